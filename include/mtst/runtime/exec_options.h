@@ -1,0 +1,26 @@
+// Where and how tensors are computed, chosen in one place: precision and CPU threads.
+// The model code reads these; nothing else decides dtype or thread count.
+#pragma once
+
+#include <string>
+
+namespace mtst {
+
+enum class Precision { kFp32, kBf16 };
+
+struct ExecOptions {
+  Precision precision = Precision::kFp32;
+  int threads = 0;  // 0 = the number of physical cores
+};
+
+Precision parse_precision(const std::string& name);  // "fp32" | "bf16"
+std::string precision_name(Precision p);
+
+// Applies the thread count to libtorch (and so to oneDNN, which shares its OpenMP pool).
+// Returns the count used.
+int apply_threads(int threads);
+
+// Physical cores of this machine (logical CPUs / threads per core), at least 1.
+int physical_cores();
+
+}  // namespace mtst

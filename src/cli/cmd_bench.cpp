@@ -1,0 +1,110 @@
+// `mtst bench encode`: encoder throughput on a corpus, one JSON line (sentences/s, tokens/s).
+// Tokenizes once outside the timer (as the peers do), then encodes whole passes over the corpus
+// until --seconds have elapsed. With --config + --random-init no checkpoint is needed.
+#include <chrono>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "cli/commands.h"
+#include "mtst/error.h"
+#include "mtst/io/text_input.h"
+#include "mtst/model/sentence_encoder.h"
+
+namespace mtst::cli {
+
+namespace {
+
+struct BenchEncodeArgs {
+  std::string model;
+  std::string config;
+  bool random_init = false;
+  std::string input;
+  std::string precision = "fp32";
+  size_t batch_size = 32;
+  size_t max_seq_length = 0;
+  int threads = 0;
+  double seconds = 20.0;
+};
+
+double round1(double v) { return static_cast<double>(static_cast<int64_t>(v * 10 + 0.5)) / 10; }
+
+void run_bench_encode(const BenchEncodeArgs& args) {
+  if (args.model.empty() == args.config.empty()) {
+    throw Error("bench encode: give exactly one of --model DIR or --config CONFIG.json");
+  }
+  if (!args.config.empty() && !args.random_init) {
+    throw Error("bench encode: --config needs --random-init (weights come from --model)");
+  }
+  ExecOptions exec;
+  exec.precision = parse_precision(args.precision);
+  exec.threads = apply_threads(args.threads);
+  const auto texts = read_texts(args.input);
+  if (texts.empty()) throw Error("bench encode: " + args.input + " holds no sentences");
+  const auto encoder = args.model.empty() ? SentenceEncoder::random(args.config, exec)
+                                          : SentenceEncoder::load(args.model, exec);
+  const size_t max_len = args.max_seq_length == 0 ? encoder.max_seq_length() : args.max_seq_length;
+
+  using clock = std::chrono::steady_clock;
+  auto t0 = clock::now();
+  std::vector<std::vector<int64_t>> ids;
+  ids.reserve(texts.size());
+  size_t tokens_per_pass = 0;
+  for (const auto& text : texts) {
+    ids.push_back(encoder.tokenize(text, max_len));
+    tokens_per_pass += ids.back().size();
+  }
+  const double tokenize_s = std::chrono::duration<double>(clock::now() - t0).count();
+
+  EncodeOptions options;
+  options.batch_size = args.batch_size;
+  size_t sentences = 0, tokens = 0;
+  t0 = clock::now();
+  double elapsed = 0;
+  do {
+    encoder.encode_ids(ids, options);
+    sentences += ids.size();
+    tokens += tokens_per_pass;
+    elapsed = std::chrono::duration<double>(clock::now() - t0).count();
+  } while (elapsed < args.seconds);
+
+  nlohmann::json out = {{"bench", "encode"},
+                        {"engine", "mtst"},
+                        {"precision", args.precision},
+                        {"threads", exec.threads},
+                        {"batch_size", args.batch_size},
+                        {"max_seq_length", max_len},
+                        {"sentences", sentences},
+                        {"seconds", round1(elapsed * 1000) / 1000},
+                        {"sentences_per_s", round1(sentences / elapsed)},
+                        {"tokens_per_s", round1(tokens / elapsed)},
+                        {"tokenize_sentences_per_s", round1(texts.size() / tokenize_s)}};
+  std::cout << out.dump() << std::endl;
+}
+
+}  // namespace
+
+void add_bench_command(CLI::App& app) {
+  auto* bench = app.add_subcommand("bench", "Throughput benchmarks (one JSON line each)");
+  bench->require_subcommand(1);
+  auto args = std::make_shared<BenchEncodeArgs>();
+  auto* cmd = bench->add_subcommand("encode", "Encoder throughput on a corpus");
+  cmd->option_defaults()->always_capture_default();
+  cmd->add_option("--model", args->model, "Model directory (real weights)");
+  cmd->add_option("--config", args->config,
+                  "BERT config.json (with --random-init; tokenizer files from its directory)");
+  cmd->add_flag("--random-init", args->random_init,
+                "Random weights (speed does not need real ones)");
+  cmd->add_option("--input", args->input, "Corpus: one sentence per line, or .jsonl")->required();
+  cmd->add_option("--precision", args->precision, "fp32 | bf16")
+      ->check(CLI::IsMember({"fp32", "bf16"}));
+  cmd->add_option("--batch-size", args->batch_size, "Sentences per forward pass")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--max-seq-length", args->max_seq_length,
+                  "Truncate longer inputs (0 = the model's max_seq_length)");
+  cmd->add_option("--threads", args->threads, "CPU threads (0 = physical cores)");
+  cmd->add_option("--seconds", args->seconds, "Minimum timed duration (whole corpus passes)");
+  cmd->callback([args] { run_bench_encode(*args); });
+}
+
+}  // namespace mtst::cli

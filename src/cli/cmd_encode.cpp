@@ -1,0 +1,88 @@
+// `mtst encode`: sentence embeddings for each input, as .npy, .jsonl or JSON lines on stdout.
+// Defaults (pooling, normalisation, max length) come from the model directory.
+#include <iostream>
+#include <string>
+
+#include "cli/commands.h"
+#include "mtst/error.h"
+#include "mtst/io/embedding_output.h"
+#include "mtst/io/text_input.h"
+#include "mtst/model/sentence_encoder.h"
+
+namespace mtst::cli {
+
+namespace {
+
+struct EncodeArgs {
+  std::string model;
+  std::string input = "-";
+  std::string output;
+  size_t batch_size = 32;
+  size_t max_seq_length = 0;
+  std::string pooling;
+  bool normalize = false;
+  bool no_normalize = false;
+  std::string precision = "fp32";
+  int threads = 0;
+};
+
+void check_output_path(const std::string& path) {
+  if (path.empty() || path == "-") return;
+  const bool ok = (path.size() >= 4 && path.compare(path.size() - 4, 4, ".npy") == 0) ||
+                  (path.size() >= 6 && path.compare(path.size() - 6, 6, ".jsonl") == 0);
+  if (!ok) throw Error("--output " + path + ": unknown extension (expected .npy or .jsonl)");
+}
+
+void run_encode(const EncodeArgs& args) {
+  check_output_path(args.output);
+  if (args.normalize && args.no_normalize) {
+    throw Error("--normalize and --no-normalize exclude each other");
+  }
+  ExecOptions exec;
+  exec.precision = parse_precision(args.precision);
+  exec.threads = apply_threads(args.threads);
+  EncodeOptions options;
+  options.batch_size = args.batch_size;
+  options.max_seq_length = args.max_seq_length;
+  if (!args.pooling.empty()) options.pooling = {parse_pooling_mode(args.pooling)};
+  if (args.normalize) options.normalize = 1;
+  if (args.no_normalize) options.normalize = 0;
+  const auto texts = read_texts(args.input);
+  const auto encoder = SentenceEncoder::load(args.model, exec);
+  const auto result = encoder.encode(texts, options);
+  if (result.truncated > 0) {
+    const size_t max_len =
+        args.max_seq_length == 0 ? encoder.max_seq_length() : args.max_seq_length;
+    std::cerr << "mtst: " << result.truncated << " of " << texts.size()
+              << " inputs were longer than " << max_len << " tokens and were truncated\n";
+  }
+  write_embeddings(result.embeddings, args.output);
+}
+
+}  // namespace
+
+void add_encode_command(CLI::App& app) {
+  auto args = std::make_shared<EncodeArgs>();
+  auto* cmd = app.add_subcommand("encode", "Sentence embeddings for each input");
+  cmd->add_option("--model", args->model,
+                  "Model directory (sentence-transformers or Hugging Face BERT)")
+      ->required();
+  cmd->add_option("--input", args->input,
+                  "Text file (one sentence per line) or .jsonl with a \"text\" field; - = stdin");
+  cmd->add_option("--output", args->output,
+                  ".npy (float32, one row per input) or .jsonl; empty = JSON lines on stdout");
+  cmd->add_option("--batch-size", args->batch_size, "Sentences per forward pass")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--max-seq-length", args->max_seq_length,
+                  "Truncate longer inputs (0 = the model's max_seq_length)");
+  cmd->add_option("--pooling", args->pooling,
+                  "mean | cls | max | mean_sqrt_len (empty = the model's pooling)");
+  cmd->add_flag("--normalize", args->normalize, "L2-normalise (default: the model's Normalize)");
+  cmd->add_flag("--no-normalize", args->no_normalize, "Do not L2-normalise");
+  cmd->add_option("--precision", args->precision, "fp32 | bf16")
+      ->check(CLI::IsMember({"fp32", "bf16"}));
+  cmd->add_option("--threads", args->threads, "CPU threads (0 = physical cores)");
+  cmd->callback([args] { run_encode(*args); });
+}
+
+}  // namespace mtst::cli

@@ -1,0 +1,156 @@
+// Loading a model directory and encoding text: tokenize, sort by length, batch, BERT, pool,
+// normalise, restore order. Length sorting keeps padding (wasted compute) near zero.
+#include "mtst/model/sentence_encoder.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include "mtst/error.h"
+#include "mtst/model/weights.h"
+
+namespace mtst {
+
+SentenceEncoder::SentenceEncoder(ModelLayout layout, std::shared_ptr<Tokenizer> tokenizer,
+                                 BertModel model, const ExecOptions& exec)
+    : layout_(std::move(layout)), tokenizer_(std::move(tokenizer)), model_(std::move(model)) {
+  model_->eval();
+  inference_ = std::make_shared<InferenceBert>(model_, exec.precision);
+  // sentence-transformers: max_seq_length from its config, else the tokenizer's
+  // model_max_length, never beyond the position table.
+  size_t max_len = layout_.max_seq_length;
+  if (max_len == 0) max_len = tokenizer_->model_max_length();
+  const auto positions = static_cast<size_t>(model_->config().max_position_embeddings);
+  max_seq_length_ = max_len == 0 ? positions : std::min(max_len, positions);
+}
+
+SentenceEncoder SentenceEncoder::load(const std::filesystem::path& dir, const ExecOptions& exec) {
+  ModelLayout layout = read_model_layout(dir);
+  const auto& tdir = layout.transformer_dir;
+  auto config = BertConfig::from_file(tdir / "config.json");
+  auto tokenizer = std::make_shared<Tokenizer>(Tokenizer::from_dir(tdir));
+  if (tokenizer->vocab_size() > static_cast<size_t>(config.vocab_size)) {
+    throw Error(tdir.string() + ": the tokenizer has " + std::to_string(tokenizer->vocab_size()) +
+                " tokens but config.json vocab_size is " + std::to_string(config.vocab_size));
+  }
+  BertModel model(config);
+  const auto weights = find_weight_file(tdir);
+  load_bert_weights(model, read_weight_file(weights), weights.string());
+  return SentenceEncoder(std::move(layout), std::move(tokenizer), std::move(model), exec);
+}
+
+SentenceEncoder SentenceEncoder::random(const std::filesystem::path& config_json,
+                                        const ExecOptions& exec, uint64_t seed) {
+  auto config = BertConfig::from_file(config_json);
+  const auto dir =
+      config_json.parent_path().empty() ? std::filesystem::path(".") : config_json.parent_path();
+  ModelLayout layout;
+  try {
+    layout = read_model_layout(dir);
+  } catch (const Error&) {
+    layout = ModelLayout{"huggingface", dir, {PoolingMode::kMean}, false, 0};
+  }
+  auto tokenizer = std::make_shared<Tokenizer>(Tokenizer::from_dir(dir));
+  BertModel model(config);
+  init_bert_weights(model, seed);
+  return SentenceEncoder(std::move(layout), std::move(tokenizer), std::move(model), exec);
+}
+
+int64_t SentenceEncoder::embedding_dim(const std::vector<PoolingMode>& pooling) const {
+  const size_t modes = pooling.empty() ? layout_.pooling.size() : pooling.size();
+  return config().hidden_size * static_cast<int64_t>(modes);
+}
+
+std::vector<int64_t> SentenceEncoder::tokenize(const std::string& text, size_t max_length,
+                                               bool* was_truncated) const {
+  auto ids = tokenizer_->encode(text);
+  const bool cut = max_length > 0 && ids.size() > max_length;
+  if (cut) {
+    // Keep [CLS] + the first tokens + [SEP], as Hugging Face truncation does.
+    const int64_t sep = ids.back();
+    ids.resize(std::max<size_t>(max_length, 1));
+    if (max_length >= 2) ids.back() = sep;
+  }
+  if (was_truncated != nullptr) *was_truncated = cut;
+  return ids;
+}
+
+at::Tensor SentenceEncoder::run_batch(const std::vector<const std::vector<int64_t>*>& batch,
+                                      const std::vector<PoolingMode>& pooling) const {
+  const int64_t B = static_cast<int64_t>(batch.size());
+  size_t longest = 0;
+  for (const auto* ids : batch) longest = std::max(longest, ids->size());
+  const int64_t T = static_cast<int64_t>(longest);
+  auto input_ids = at::full({B, T}, tokenizer_->pad_id(), at::kLong);
+  auto mask = at::zeros({B, T}, at::kLong);
+  auto* id_data = input_ids.data_ptr<int64_t>();
+  auto* mask_data = mask.data_ptr<int64_t>();
+  for (int64_t b = 0; b < B; ++b) {
+    const auto& ids = *batch[static_cast<size_t>(b)];
+    std::copy(ids.begin(), ids.end(), id_data + b * T);
+    std::fill(mask_data + b * T, mask_data + b * T + static_cast<int64_t>(ids.size()), 1);
+  }
+  auto hidden = inference_->forward(input_ids, mask);
+  return pool(hidden, mask, pooling);
+}
+
+at::Tensor SentenceEncoder::encode_ids(const std::vector<std::vector<int64_t>>& ids,
+                                       const EncodeOptions& options) const {
+  at::InferenceMode inference;
+  if (options.batch_size == 0) throw Error("--batch-size must be at least 1");
+  const auto& pooling = options.pooling.empty() ? layout_.pooling : options.pooling;
+  const bool normalize = options.normalize < 0 ? layout_.normalize : options.normalize == 1;
+  const int64_t vocab = config().vocab_size;
+  const auto positions = static_cast<size_t>(config().max_position_embeddings);
+  for (const auto& seq : ids) {
+    if (seq.empty()) throw Error("encode: an input has no tokens");
+    if (seq.size() > positions) {
+      throw Error("encode: an input has " + std::to_string(seq.size()) +
+                  " tokens; the model's limit is " + std::to_string(positions));
+    }
+    for (int64_t id : seq) {
+      if (id < 0 || id >= vocab) throw Error("encode: token id out of range");
+    }
+  }
+  const int64_t N = static_cast<int64_t>(ids.size());
+  auto out = at::empty({N, embedding_dim(pooling)}, at::kFloat);
+  // Longest first: the first batch sizes the buffers, and equal lengths share a batch.
+  std::vector<size_t> order(ids.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return ids[a].size() > ids[b].size(); });
+  for (size_t start = 0; start < order.size(); start += options.batch_size) {
+    const size_t end = std::min(order.size(), start + options.batch_size);
+    std::vector<const std::vector<int64_t>*> batch;
+    for (size_t i = start; i < end; ++i) batch.push_back(&ids[order[i]]);
+    auto emb = run_batch(batch, pooling);
+    if (normalize) emb = l2_normalize(emb);
+    auto rows = at::tensor(std::vector<int64_t>(order.begin() + static_cast<int64_t>(start),
+                                                order.begin() + static_cast<int64_t>(end)),
+                           at::kLong);
+    out.index_copy_(0, rows, emb);
+  }
+  return out;
+}
+
+EncodeResult SentenceEncoder::encode(const std::vector<std::string>& texts,
+                                     const EncodeOptions& options) const {
+  const size_t max_len = options.max_seq_length == 0 ? max_seq_length_ : options.max_seq_length;
+  if (max_len > static_cast<size_t>(config().max_position_embeddings)) {
+    throw Error("--max-seq-length " + std::to_string(max_len) + " exceeds the model's " +
+                std::to_string(config().max_position_embeddings) + " positions");
+  }
+  if (max_len < 2) throw Error("--max-seq-length must be at least 2 ([CLS] and [SEP])");
+  EncodeResult result;
+  std::vector<std::vector<int64_t>> ids;
+  ids.reserve(texts.size());
+  for (const auto& text : texts) {
+    bool cut = false;
+    ids.push_back(tokenize(text, max_len, &cut));
+    result.truncated += cut ? 1 : 0;
+    result.tokens += ids.back().size();
+  }
+  result.embeddings = encode_ids(ids, options);
+  return result;
+}
+
+}  // namespace mtst

@@ -1,0 +1,45 @@
+// Precision names and the thread-count policy (physical cores by default).
+#include "mtst/runtime/exec_options.h"
+
+#include <ATen/Parallel.h>
+
+#include <fstream>
+#include <set>
+#include <thread>
+#include <utility>
+
+#include "mtst/error.h"
+
+namespace mtst {
+
+Precision parse_precision(const std::string& name) {
+  if (name == "fp32") return Precision::kFp32;
+  if (name == "bf16") return Precision::kBf16;
+  throw Error("unknown precision '" + name + "' (expected fp32 or bf16)");
+}
+
+std::string precision_name(Precision p) { return p == Precision::kBf16 ? "bf16" : "fp32"; }
+
+int physical_cores() {
+  // Count distinct (physical id, core id) pairs; hyper-threads share a core and a GEMM.
+  std::ifstream in("/proc/cpuinfo");
+  std::set<std::pair<std::string, std::string>> cores;
+  std::string line, physical = "0";
+  while (std::getline(in, line)) {
+    auto value = [&] { return line.substr(line.find(':') + 1); };
+    if (line.rfind("physical id", 0) == 0) physical = value();
+    if (line.rfind("core id", 0) == 0) cores.emplace(physical, value());
+  }
+  if (!cores.empty()) return static_cast<int>(cores.size());
+  const unsigned logical = std::thread::hardware_concurrency();
+  return logical > 0 ? static_cast<int>(logical) : 1;
+}
+
+int apply_threads(int threads) {
+  if (threads < 0) throw Error("--threads must be >= 0 (0 = physical cores)");
+  const int n = threads == 0 ? physical_cores() : threads;
+  at::set_num_threads(n);
+  return n;
+}
+
+}  // namespace mtst

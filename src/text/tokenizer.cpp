@@ -1,0 +1,177 @@
+// mtst::Tokenizer: wires the pieces together in HF's order (raw added-token split, BertNormalizer,
+// normalized added-token split, BertPreTokenizer, WordPiece, [CLS]/[SEP], truncation).
+// File parsing lives in tokenizer_files.cpp; Unicode details in unicode.cpp.
+#include "mtst/text/tokenizer.h"
+
+#include <algorithm>
+#include <unordered_map>
+#include <utility>
+
+#include "mtst/error.h"
+#include "text/added_tokens.h"
+#include "text/normalizer.h"
+#include "text/pre_tokenizer.h"
+#include "text/tokenizer_files.h"
+#include "text/unicode.h"
+#include "text/vocab.h"
+#include "text/wordpiece.h"
+
+namespace mtst {
+
+struct Tokenizer::Impl {
+  Impl(text::WordPiece model, text::NormalizerOptions options)
+      : wordpiece(std::move(model)), normalizer(options) {}
+
+  // Appends the ids of `utf8_text` without [CLS]/[SEP].
+  void encode_pieces(std::string_view utf8_text, std::vector<int64_t>* ids) const;
+
+  text::WordPiece wordpiece;
+  text::BertNormalizer normalizer;
+  text::AddedTokenMatcher raw_tokens;         // normalized == false: matched before normalizing
+  text::AddedTokenMatcher normalized_tokens;  // normalized == true: matched after normalizing
+  std::unordered_map<int64_t, std::string> added_by_id;
+  std::unordered_map<std::string, int64_t> added_by_text;
+  int64_t cls = 0;
+  int64_t sep = 0;
+  int64_t pad = 0;
+  size_t id_bound = 0;
+  size_t model_max_length = 0;
+};
+
+namespace {
+
+// Per-call buffers, reused across calls on the same thread so steady-state encoding does not
+// allocate except for the returned vector.
+struct Workspace {
+  std::u32string raw;
+  std::u32string normalized;
+  std::vector<text::TextSegment> raw_segments;
+  std::vector<text::TextSegment> normalized_segments;
+  std::vector<text::WordSpan> words;
+  text::WordPiece::Scratch scratch;
+};
+
+int64_t resolve_special(const Tokenizer::Impl& impl, const std::optional<int64_t>& given,
+                        const std::string& name, const char* role, const std::string& source) {
+  if (given) return *given;
+  if (auto it = impl.added_by_text.find(name); it != impl.added_by_text.end()) return it->second;
+  if (auto id = impl.wordpiece.vocab().find(name)) return *id;
+  throw Error(source + ": " + role + " '" + name +
+              "' is neither in the vocabulary nor an added token (expected a BERT vocabulary)");
+}
+
+}  // namespace
+
+void Tokenizer::Impl::encode_pieces(std::string_view utf8_text, std::vector<int64_t>* ids) const {
+  thread_local Workspace ws;
+  ws.raw.clear();
+  text::decode_utf8_lossy(utf8_text, &ws.raw);
+  ws.raw_segments.clear();
+  raw_tokens.split(ws.raw, &ws.raw_segments);
+
+  const std::u32string_view raw(ws.raw);
+  for (const text::TextSegment& segment : ws.raw_segments) {
+    if (segment.id >= 0) {
+      ids->push_back(segment.id);
+      continue;
+    }
+    ws.normalized.clear();
+    normalizer.normalize(raw.substr(segment.begin, segment.end - segment.begin), &ws.normalized);
+    ws.normalized_segments.clear();
+    normalized_tokens.split(ws.normalized, &ws.normalized_segments);
+
+    const std::u32string_view normalized(ws.normalized);
+    for (const text::TextSegment& piece : ws.normalized_segments) {
+      if (piece.id >= 0) {
+        ids->push_back(piece.id);
+        continue;
+      }
+      const std::u32string_view chunk = normalized.substr(piece.begin, piece.end - piece.begin);
+      ws.words.clear();
+      text::bert_pre_tokenize(chunk, &ws.words);
+      for (const text::WordSpan& word : ws.words) {
+        wordpiece.tokenize(chunk.substr(word.begin, word.end - word.begin), ids, &ws.scratch);
+      }
+    }
+  }
+}
+
+Tokenizer Tokenizer::from_dir(const std::filesystem::path& dir) {
+  text::TokenizerSpec spec = text::read_tokenizer_dir(dir);
+  const std::string source = spec.source;
+  text::Vocab vocab = text::Vocab::from_entries(std::move(spec.vocab), source);
+  text::WordPiece model(std::move(vocab), spec.wordpiece, source);
+  auto impl = std::make_shared<Impl>(std::move(model), spec.normalizer);
+
+  size_t id_bound = impl->wordpiece.vocab().id_bound();
+  for (const text::AddedToken& token : spec.added_tokens) {
+    if (token.id < 0) {
+      throw Error(source + ": added token '" + token.content + "' has a negative id");
+    }
+    id_bound = std::max(id_bound, static_cast<size_t>(token.id) + 1);
+    impl->added_by_id[token.id] = token.content;
+    impl->added_by_text[token.content] = token.id;
+    std::u32string pattern;
+    text::decode_utf8_lossy(token.content, &pattern);
+    if (token.normalized) {
+      impl->normalized_tokens.add(impl->normalizer.normalize(pattern), token);
+    } else {
+      impl->raw_tokens.add(std::move(pattern), token);
+    }
+  }
+  impl->id_bound = id_bound;
+  impl->cls = resolve_special(*impl, spec.cls_id, spec.cls_token, "cls token", source);
+  impl->sep = resolve_special(*impl, spec.sep_id, spec.sep_token, "sep token", source);
+  impl->pad = resolve_special(*impl, spec.pad_id, spec.pad_token, "pad token", source);
+  for (int64_t id : {impl->cls, impl->sep, impl->pad}) {
+    if (id < 0 || static_cast<size_t>(id) >= id_bound) {
+      throw Error(source + ": special token id " + std::to_string(id) +
+                  " is outside the vocabulary (expected 0 <= id < " + std::to_string(id_bound) +
+                  ")");
+    }
+  }
+  impl->model_max_length = spec.model_max_length;
+  return Tokenizer(std::move(impl));
+}
+
+std::vector<int64_t> Tokenizer::encode(std::string_view utf8_text, size_t max_length) const {
+  std::vector<int64_t> ids;
+  ids.reserve(utf8_text.size() / 3 + 8);
+  ids.push_back(impl_->cls);
+  if (max_length == 1) return ids;  // a hard cap: no room for [SEP]
+  impl_->encode_pieces(utf8_text, &ids);
+  if (max_length != 0 && ids.size() + 1 > max_length) ids.resize(max_length - 1);
+  ids.push_back(impl_->sep);
+  return ids;
+}
+
+std::vector<std::string> Tokenizer::tokenize(std::string_view utf8_text) const {
+  std::vector<int64_t> ids;
+  impl_->encode_pieces(utf8_text, &ids);
+  std::vector<std::string> tokens;
+  tokens.reserve(ids.size());
+  for (int64_t id : ids) tokens.push_back(id_to_token(id));
+  return tokens;
+}
+
+int64_t Tokenizer::pad_id() const { return impl_->pad; }
+int64_t Tokenizer::cls_id() const { return impl_->cls; }
+int64_t Tokenizer::sep_id() const { return impl_->sep; }
+int64_t Tokenizer::unk_id() const { return impl_->wordpiece.unk_id(); }
+size_t Tokenizer::vocab_size() const { return impl_->id_bound; }
+size_t Tokenizer::model_max_length() const { return impl_->model_max_length; }
+
+std::string Tokenizer::id_to_token(int64_t id) const {
+  if (auto it = impl_->added_by_id.find(id); it != impl_->added_by_id.end()) return it->second;
+  const std::string* token = impl_->wordpiece.vocab().token(id);
+  return token ? *token : std::string();
+}
+
+std::optional<int64_t> Tokenizer::token_to_id(std::string_view token) const {
+  if (auto it = impl_->added_by_text.find(std::string(token)); it != impl_->added_by_text.end()) {
+    return it->second;
+  }
+  return impl_->wordpiece.vocab().find(token);
+}
+
+}  // namespace mtst

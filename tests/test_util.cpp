@@ -1,0 +1,61 @@
+// Test helpers: temp dirs, tensor diffs, subprocess runs of the mtst binary.
+#include "test_util.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <random>
+#include <sstream>
+
+namespace mtst::test {
+
+TempDir::TempDir() {
+  static std::atomic<int> counter{0};
+  std::random_device rd;
+  path_ = std::filesystem::temp_directory_path() /
+          ("mtst-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" +
+           std::to_string(rd() % 100000));
+  std::filesystem::create_directories(path_);
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+double max_abs_diff(const at::Tensor& a, const at::Tensor& b, const std::string& label) {
+  const double diff = (a.to(at::kDouble) - b.to(at::kDouble)).abs().max().item<double>();
+  std::cout << "[max-diff] " << label << ": " << diff << std::endl;
+  return diff;
+}
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void write_file(const std::filesystem::path& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary);
+  out << bytes;
+}
+
+CommandResult run_mtst(const std::string& args, const std::string& stdin_text) {
+  TempDir dir;
+  const auto in = dir / "stdin", out = dir / "stdout", err = dir / "stderr";
+  write_file(in, stdin_text);
+  const std::string cmd = std::string("'") + MTST_BINARY + "' " + args + " <'" + in.string() +
+                          "' >'" + out.string() + "' 2>'" + err.string() + "'";
+  const int status = std::system(cmd.c_str());
+  CommandResult r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = read_file(out);
+  r.err = read_file(err);
+  return r;
+}
+
+}  // namespace mtst::test

@@ -1,0 +1,41 @@
+// Shared helpers for the tests: fixture paths, temp dirs, max-abs-diff with a printed value,
+// and running the mtst binary as a subprocess.
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <filesystem>
+#include <string>
+
+namespace mtst::test {
+
+inline std::filesystem::path fixtures() { return MTST_FIXTURES_DIR; }
+
+// A fresh empty directory under the system temp dir, removed by the destructor.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// max |a - b| as a double, printed to stdout with LABEL (goldens report their margin).
+double max_abs_diff(const at::Tensor& a, const at::Tensor& b, const std::string& label);
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs the built mtst binary with ARGS (a shell-quoted string), optional stdin text.
+CommandResult run_mtst(const std::string& args, const std::string& stdin_text = "");
+
+std::string read_file(const std::filesystem::path& path);
+void write_file(const std::filesystem::path& path, const std::string& bytes);
+
+}  // namespace mtst::test
