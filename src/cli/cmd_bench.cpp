@@ -2,6 +2,7 @@
 // Tokenizes once outside the timer (as the peers do), then encodes whole passes over the corpus
 // until --seconds have elapsed. With --config + --random-init no checkpoint is needed.
 #include <chrono>
+#include <cmath>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -27,7 +28,10 @@ struct BenchEncodeArgs {
   double seconds = 20.0;
 };
 
-double round1(double v) { return static_cast<double>(static_cast<int64_t>(v * 10 + 0.5)) / 10; }
+double round_to(double v, double decimals) {
+  const double scale = std::pow(10.0, decimals);
+  return std::round(v * scale) / scale;
+}
 
 void run_bench_encode(const BenchEncodeArgs& args) {
   if (args.model.empty() == args.config.empty()) {
@@ -75,10 +79,10 @@ void run_bench_encode(const BenchEncodeArgs& args) {
                         {"batch_size", args.batch_size},
                         {"max_seq_length", max_len},
                         {"sentences", sentences},
-                        {"seconds", round1(elapsed * 1000) / 1000},
-                        {"sentences_per_s", round1(sentences / elapsed)},
-                        {"tokens_per_s", round1(tokens / elapsed)},
-                        {"tokenize_sentences_per_s", round1(texts.size() / tokenize_s)}};
+                        {"seconds", round_to(elapsed, 3)},
+                        {"sentences_per_s", round_to(sentences / elapsed, 1)},
+                        {"tokens_per_s", round_to(tokens / elapsed, 1)},
+                        {"tokenize_sentences_per_s", round_to(texts.size() / tokenize_s, 1)}};
   std::cout << out.dump() << std::endl;
 }
 

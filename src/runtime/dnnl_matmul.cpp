@@ -7,10 +7,7 @@
 #include <unordered_map>
 
 #include "mtst/error.h"
-
-#ifdef MTST_HAVE_DNNL
-#include <oneapi/dnnl/dnnl.hpp>
-#endif
+#include "runtime/dnnl_runtime.h"
 
 namespace mtst {
 
@@ -20,32 +17,36 @@ namespace {
 
 using dnnl::memory;
 
-struct Runtime {
-  dnnl::engine engine{dnnl::engine::kind::cpu, 0};
-  std::mutex mutex;
-  std::unordered_map<std::string, std::shared_ptr<dnnl::matmul>> cache;
+struct CachedMatmul {
+  std::shared_ptr<dnnl::matmul> primitive;
+  bool packed_weights = true;  // PackedLinear: false when the packed layout could not be used
 };
 
-Runtime& runtime() {
-  static Runtime r;
-  return r;
-}
+// One cache for the process: primitives depend on shapes, not on weight values, so the six
+// layers of a MiniLM (and every request of a server) share them.
+struct MatmulCache {
+  std::mutex mutex;
+  std::unordered_map<std::string, CachedMatmul> primitives;
 
-memory::data_type dnnl_type(at::ScalarType t) {
-  switch (t) {
-    case at::kFloat:
-      return memory::data_type::f32;
-    case at::kBFloat16:
-      return memory::data_type::bf16;
-    default:
-      throw Error(std::string("oneDNN matmul: unsupported dtype ") + at::toString(t));
+  bool find(const std::string& key, CachedMatmul* out) {
+    std::lock_guard<std::mutex> lock(mutex);
+    auto it = primitives.find(key);
+    if (it == primitives.end()) return false;
+    *out = it->second;
+    return true;
   }
+  void put(const std::string& key, const CachedMatmul& value) {
+    std::lock_guard<std::mutex> lock(mutex);
+    primitives.emplace(key, value);
+  }
+};
+
+MatmulCache& matmul_cache() {
+  static MatmulCache cache;
+  return cache;
 }
 
-memory::desc describe(const at::Tensor& t) {
-  return memory::desc(memory::dims(t.sizes().begin(), t.sizes().end()), dnnl_type(t.scalar_type()),
-                      memory::dims(t.strides().begin(), t.strides().end()));
-}
+memory::desc describe(const at::Tensor& t) { return dnnl_describe(t); }
 
 void append_key(std::string& key, const at::Tensor& t) {
   key += at::toString(t.scalar_type());
@@ -90,20 +91,18 @@ std::string epilogue_key(const MatmulEpilogue& e) {
 void execute(const dnnl::matmul& prim, const memory::desc& src_md, void* src,
              const memory::desc& wei_md, void* wei, const memory::desc* bias_md, void* bias,
              const memory::desc& dst_md, void* dst, const MatmulEpilogue& e) {
-  auto& rt = runtime();
+  const auto& eng = dnnl_engine();
   std::unordered_map<int, memory> args;
-  args.emplace(DNNL_ARG_SRC, memory(src_md, rt.engine, src));
-  args.emplace(DNNL_ARG_WEIGHTS, memory(wei_md, rt.engine, wei));
-  if (bias_md != nullptr) args.emplace(DNNL_ARG_BIAS, memory(*bias_md, rt.engine, bias));
-  args.emplace(DNNL_ARG_DST, memory(dst_md, rt.engine, dst));
+  args.emplace(DNNL_ARG_SRC, memory(src_md, eng, src));
+  args.emplace(DNNL_ARG_WEIGHTS, memory(wei_md, eng, wei));
+  if (bias_md != nullptr) args.emplace(DNNL_ARG_BIAS, memory(*bias_md, eng, bias));
+  args.emplace(DNNL_ARG_DST, memory(dst_md, eng, dst));
   if (e.addend != nullptr) {
     const int index = e.has_activation ? 1 : 0;
     args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(index) | DNNL_ARG_SRC_1,
-                 memory(describe(*e.addend), rt.engine, e.addend->data_ptr()));
+                 memory(describe(*e.addend), eng, e.addend->data_ptr()));
   }
-  dnnl::stream stream(rt.engine);
-  prim.execute(stream, args);
-  stream.wait();
+  dnnl_run(prim, args);
 }
 
 }  // namespace
@@ -117,24 +116,19 @@ void dnnl_matmul(const at::Tensor& a, const at::Tensor& b, at::Tensor& dst,
   append_key(key, b);
   append_key(key, dst);
   key += epilogue_key(epilogue);
-  auto& rt = runtime();
-  std::shared_ptr<dnnl::matmul> prim;
-  {
-    std::lock_guard<std::mutex> lock(rt.mutex);
-    auto it = rt.cache.find(key);
-    if (it != rt.cache.end()) prim = it->second;
-  }
+  CachedMatmul cached;
+  matmul_cache().find(key, &cached);
+  auto prim = cached.primitive;
   const auto a_md = describe(a), b_md = describe(b), d_md = describe(dst);
   if (!prim) {
     try {
       auto pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_md, b_md, d_md),
-                                             make_attr(epilogue), rt.engine);
+                                             make_attr(epilogue), dnnl_engine());
       prim = std::make_shared<dnnl::matmul>(pd);
     } catch (const dnnl::error& e) {
       throw Error(std::string("oneDNN could not build a matmul for ") + key + ": " + e.what());
     }
-    std::lock_guard<std::mutex> lock(rt.mutex);
-    rt.cache.emplace(key, prim);
+    matmul_cache().put(key, CachedMatmul{prim, true});
   }
   execute(*prim, a_md, a.data_ptr(), b_md, b.data_ptr(), nullptr, nullptr, d_md, dst.data_ptr(),
           epilogue);
@@ -146,13 +140,11 @@ struct PackedLinear::Impl {
   at::Tensor plain_weight;  // [N,K] in dtype, kept for shapes the packed layout cannot serve
   at::Tensor bias;          // [1,N] float32
   memory packed;            // weights in oneDNN's preferred layout
-  mutable std::mutex mutex;
-  mutable std::unordered_map<std::string, std::pair<std::shared_ptr<dnnl::matmul>, bool>> cache;
 };
 
 PackedLinear::PackedLinear(const at::Tensor& weight, const at::Tensor& bias, at::ScalarType dtype)
     : impl_(std::make_shared<Impl>()), n_(weight.size(0)) {
-  auto& rt = runtime();
+  const auto& eng = dnnl_engine();
   impl_->dtype = dtype;
   impl_->n = weight.size(0);
   impl_->k = weight.size(1);
@@ -164,45 +156,42 @@ PackedLinear::PackedLinear(const at::Tensor& weight, const at::Tensor& bias, at:
   const memory::desc src_md({256, impl_->k}, dnnl_type(dtype), memory::format_tag::ab);
   const memory::desc dst_md({256, impl_->n}, dnnl_type(dtype), memory::format_tag::ab);
   const memory::desc bias_md({1, impl_->n}, memory::data_type::f32, memory::format_tag::ab);
-  auto pd =
-      dnnl::matmul::primitive_desc(dnnl::matmul::desc(src_md, any_md, bias_md, dst_md), rt.engine);
-  impl_->packed = memory(pd.weights_desc(), rt.engine);
-  memory plain(plain_md, rt.engine, impl_->plain_weight.data_ptr());
-  dnnl::stream stream(rt.engine);
-  dnnl::reorder(plain, impl_->packed).execute(stream, plain, impl_->packed);
-  stream.wait();
+  auto pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(src_md, any_md, bias_md, dst_md), eng);
+  impl_->packed = memory(pd.weights_desc(), eng);
+  memory plain(plain_md, eng, impl_->plain_weight.data_ptr());
+  dnnl_run(dnnl::reorder(plain, impl_->packed),
+           {{DNNL_ARG_FROM, plain}, {DNNL_ARG_TO, impl_->packed}});
 }
 
 at::Tensor PackedLinear::forward(const at::Tensor& x, const MatmulEpilogue& epilogue) const {
-  auto& rt = runtime();
+  const auto& eng = dnnl_engine();
   const int64_t m = x.size(0);
   auto out = at::empty({m, impl_->n}, x.options());
   const memory::desc src_md({m, impl_->k}, dnnl_type(impl_->dtype), {x.stride(0), 1});
   const memory::desc dst_md({m, impl_->n}, dnnl_type(impl_->dtype), memory::format_tag::ab);
   const memory::desc bias_md({1, impl_->n}, memory::data_type::f32, memory::format_tag::ab);
   const memory::desc plain_md({impl_->k, impl_->n}, dnnl_type(impl_->dtype), {1, impl_->k});
-  std::string key = std::to_string(m) + "/" + std::to_string(x.stride(0)) + epilogue_key(epilogue);
-  std::shared_ptr<dnnl::matmul> prim;
-  bool use_packed = true;
-  {
-    std::lock_guard<std::mutex> lock(impl_->mutex);
-    auto it = impl_->cache.find(key);
-    if (it != impl_->cache.end()) std::tie(prim, use_packed) = it->second;
-  }
+  const std::string key = std::string("linear|") + at::toString(impl_->dtype) + "|" +
+                          std::to_string(impl_->k) + "x" + std::to_string(impl_->n) + "|" +
+                          std::to_string(m) + "/" + std::to_string(x.stride(0)) +
+                          epilogue_key(epilogue);
+  CachedMatmul cached;
+  matmul_cache().find(key, &cached);
+  auto prim = cached.primitive;
+  bool use_packed = cached.packed_weights;
   if (!prim) {
     const auto attr = make_attr(epilogue);
     try {
       auto pd = dnnl::matmul::primitive_desc(
-          dnnl::matmul::desc(src_md, impl_->packed.get_desc(), bias_md, dst_md), attr, rt.engine);
+          dnnl::matmul::desc(src_md, impl_->packed.get_desc(), bias_md, dst_md), attr, eng);
       prim = std::make_shared<dnnl::matmul>(pd);
     } catch (const dnnl::error&) {
       use_packed = false;
       auto pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(src_md, plain_md, bias_md, dst_md),
-                                             attr, rt.engine);
+                                             attr, eng);
       prim = std::make_shared<dnnl::matmul>(pd);
     }
-    std::lock_guard<std::mutex> lock(impl_->mutex);
-    impl_->cache.emplace(key, std::make_pair(prim, use_packed));
+    matmul_cache().put(key, CachedMatmul{prim, use_packed});
   }
   if (use_packed) {
     execute(*prim, src_md, x.data_ptr(), impl_->packed.get_desc(), impl_->packed.get_data_handle(),

@@ -14,6 +14,8 @@
 
 namespace mtst {
 
+class FastLayerNorm;
+
 class InferenceBert {
  public:
   InferenceBert(const BertModel& model, Precision precision);
@@ -32,7 +34,8 @@ class InferenceBert {
   at::ScalarType dtype_;
   bool fused_;  // oneDNN path; otherwise the module's own forward
   BertModel fallback_{nullptr};
-  at::Tensor word_, position_, token_type0_, emb_ln_w_, emb_ln_b_;
+  at::Tensor word_, position_, token_type0_;
+  std::shared_ptr<const FastLayerNorm> emb_ln_;
   std::vector<std::shared_ptr<Layer>> layers_;
 };
 

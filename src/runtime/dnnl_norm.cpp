@@ -1,0 +1,110 @@
+// oneDNN layer normalisation and softmax with per-shape primitive caches; ATen fallbacks
+// when the build has no oneDNN.
+#include "runtime/dnnl_norm.h"
+
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "runtime/dnnl_runtime.h"
+
+namespace mtst {
+
+#ifdef MTST_HAVE_DNNL
+
+namespace {
+
+template <typename Primitive>
+class PrimitiveCache {
+ public:
+  template <typename Make>
+  std::shared_ptr<Primitive> get(const std::string& key, Make make) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = cache_.find(key);
+    if (it != cache_.end()) return it->second;
+    auto p = std::make_shared<Primitive>(make());
+    cache_.emplace(key, p);
+    return p;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::unordered_map<std::string, std::shared_ptr<Primitive>> cache_;
+};
+
+std::string shape_key(const at::Tensor& x) {
+  std::string key = at::toString(x.scalar_type());
+  for (auto s : x.sizes()) key += ',' + std::to_string(s);
+  return key;
+}
+
+}  // namespace
+
+struct FastLayerNorm::Impl {
+  at::Tensor weight, bias;  // fp32 [H]
+  float eps;
+  PrimitiveCache<dnnl::layer_normalization_forward> cache;
+};
+
+FastLayerNorm::FastLayerNorm(const at::Tensor& weight, const at::Tensor& bias, double eps)
+    : impl_(std::make_shared<Impl>()) {
+  impl_->weight = weight.detach().to(at::kFloat).contiguous();
+  impl_->bias = bias.detach().to(at::kFloat).contiguous();
+  impl_->eps = static_cast<float>(eps);
+}
+
+at::Tensor FastLayerNorm::forward(const at::Tensor& x) const {
+  auto out = at::empty_like(x);
+  const auto md = dnnl_describe(x);
+  auto prim = impl_->cache.get(shape_key(x), [&] {
+    using dnnl::normalization_flags;
+    auto pd = dnnl::layer_normalization_forward::primitive_desc(
+        dnnl::layer_normalization_forward::desc(
+            dnnl::prop_kind::forward_inference, md, impl_->eps,
+            normalization_flags::use_scale | normalization_flags::use_shift),
+        dnnl_engine());
+    return dnnl::layer_normalization_forward(pd);
+  });
+  const dnnl::memory::desc param_md({x.size(-1)}, dnnl::memory::data_type::f32,
+                                    dnnl::memory::format_tag::a);
+  const auto& eng = dnnl_engine();
+  dnnl_run(*prim, {{DNNL_ARG_SRC, dnnl::memory(md, eng, x.data_ptr())},
+                   {DNNL_ARG_DST, dnnl::memory(md, eng, out.data_ptr())},
+                   {DNNL_ARG_SCALE, dnnl::memory(param_md, eng, impl_->weight.data_ptr())},
+                   {DNNL_ARG_SHIFT, dnnl::memory(param_md, eng, impl_->bias.data_ptr())}});
+  return out;
+}
+
+void softmax_last_dim_(at::Tensor& x) {
+  static PrimitiveCache<dnnl::softmax_forward> cache;
+  const auto md = dnnl_describe(x);
+  const int axis = static_cast<int>(x.dim()) - 1;
+  auto prim = cache.get(shape_key(x), [&] {
+    auto pd = dnnl::softmax_forward::primitive_desc(
+        dnnl::softmax_forward::desc(dnnl::prop_kind::forward_inference, md, axis), dnnl_engine());
+    return dnnl::softmax_forward(pd);
+  });
+  dnnl::memory mem(md, dnnl_engine(), x.data_ptr());
+  dnnl_run(*prim, {{DNNL_ARG_SRC, mem}, {DNNL_ARG_DST, mem}});
+}
+
+#else  // !MTST_HAVE_DNNL
+
+struct FastLayerNorm::Impl {
+  at::Tensor weight, bias;
+  double eps;
+};
+
+FastLayerNorm::FastLayerNorm(const at::Tensor& weight, const at::Tensor& bias, double eps)
+    : impl_(std::make_shared<Impl>(Impl{weight.detach(), bias.detach(), eps})) {}
+
+at::Tensor FastLayerNorm::forward(const at::Tensor& x) const {
+  return at::layer_norm(x, {x.size(-1)}, impl_->weight.to(x.scalar_type()),
+                        impl_->bias.to(x.scalar_type()), impl_->eps);
+}
+
+void softmax_last_dim_(at::Tensor& x) { x.copy_(at::_softmax(x, -1, false)); }
+
+#endif
+
+}  // namespace mtst
