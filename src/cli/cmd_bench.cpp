@@ -26,6 +26,7 @@ struct BenchEncodeArgs {
   size_t max_seq_length = 0;
   int threads = 0;
   double seconds = 20.0;
+  bool compare_fp32 = false;
 };
 
 double round_to(double v, double decimals) {
@@ -45,8 +46,11 @@ void run_bench_encode(const BenchEncodeArgs& args) {
   exec.threads = apply_threads(args.threads);
   const auto texts = read_texts(args.input);
   if (texts.empty()) throw Error("bench encode: " + args.input + " holds no sentences");
-  const auto encoder = args.model.empty() ? SentenceEncoder::random(args.config, exec)
-                                          : SentenceEncoder::load(args.model, exec);
+  auto make_encoder = [&](const ExecOptions& e) {
+    return args.model.empty() ? SentenceEncoder::random(args.config, e)
+                              : SentenceEncoder::load(args.model, e);
+  };
+  const auto encoder = make_encoder(exec);
   const size_t max_len = args.max_seq_length == 0 ? encoder.max_seq_length() : args.max_seq_length;
 
   using clock = std::chrono::steady_clock;
@@ -83,6 +87,16 @@ void run_bench_encode(const BenchEncodeArgs& args) {
                         {"sentences_per_s", round_to(sentences / elapsed, 1)},
                         {"tokens_per_s", round_to(tokens / elapsed, 1)},
                         {"tokenize_sentences_per_s", round_to(texts.size() / tokenize_s, 1)}};
+  if (args.compare_fp32) {
+    // The same weights (same seed or checkpoint) in fp32: how far the run's precision moves
+    // the embeddings, by cosine similarity per sentence.
+    ExecOptions fp32 = exec;
+    fp32.precision = Precision::kFp32;
+    const auto reference = make_encoder(fp32).encode_ids(ids, options);
+    const auto cosine = at::cosine_similarity(encoder.encode_ids(ids, options), reference, 1);
+    out["min_cosine_vs_fp32"] = cosine.min().item<double>();
+    out["mean_cosine_vs_fp32"] = cosine.mean().item<double>();
+  }
   std::cout << out.dump() << std::endl;
 }
 
@@ -108,6 +122,8 @@ void add_bench_command(CLI::App& app) {
                   "Truncate longer inputs (0 = the model's max_seq_length)");
   cmd->add_option("--threads", args->threads, "CPU threads (0 = physical cores)");
   cmd->add_option("--seconds", args->seconds, "Minimum timed duration (whole corpus passes)");
+  cmd->add_flag("--compare-fp32", args->compare_fp32,
+                "Also encode in fp32 and report min/mean cosine of the run's embeddings to it");
   cmd->callback([args] { run_bench_encode(*args); });
 }
 

@@ -5,8 +5,10 @@
 
 #include "cli/commands.h"
 #include "mtst/error.h"
+#include "mtst/runtime/exec_options.h"
 
 int main(int argc, char** argv) {
+  mtst::keep_freed_memory();
   CLI::App app{"mtst: multi-task sentence transformer (BERT encoders on libtorch)", "mtst"};
   app.set_version_flag("--version", std::string("mtst ") + MTST_VERSION);
   app.require_subcommand(1);

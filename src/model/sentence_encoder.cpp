@@ -2,11 +2,14 @@
 // normalise, restore order. Length sorting keeps padding (wasted compute) near zero.
 #include "mtst/model/sentence_encoder.h"
 
+#include <ATen/Parallel.h>
+
 #include <algorithm>
 #include <numeric>
 
 #include "mtst/error.h"
 #include "mtst/model/weights.h"
+#include "runtime/batch_workers.h"
 
 namespace mtst {
 
@@ -113,22 +116,27 @@ at::Tensor SentenceEncoder::encode_ids(const std::vector<std::vector<int64_t>>& 
   }
   const int64_t N = static_cast<int64_t>(ids.size());
   auto out = at::empty({N, embedding_dim(pooling)}, at::kFloat);
-  // Longest first: the first batch sizes the buffers, and equal lengths share a batch.
+  // Longest first: equal lengths share a batch, so padding stays near zero.
   std::vector<size_t> order(ids.size());
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(),
                    [&](size_t a, size_t b) { return ids[a].size() > ids[b].size(); });
-  for (size_t start = 0; start < order.size(); start += options.batch_size) {
+  const size_t batches = (order.size() + options.batch_size - 1) / options.batch_size;
+  // Bulk work runs one batch per core; a few batches use all cores inside each operator.
+  const int threads = at::get_num_threads();
+  const int workers = batches >= 4 * static_cast<size_t>(threads) ? threads : 1;
+  std::vector<at::Tensor> results(batches);
+  for_each_batch(batches, workers, [&](size_t b) {
+    const size_t start = b * options.batch_size;
     const size_t end = std::min(order.size(), start + options.batch_size);
     std::vector<const std::vector<int64_t>*> batch;
     for (size_t i = start; i < end; ++i) batch.push_back(&ids[order[i]]);
     auto emb = run_batch(batch, pooling);
-    if (normalize) emb = l2_normalize(emb);
-    auto rows = at::tensor(std::vector<int64_t>(order.begin() + static_cast<int64_t>(start),
-                                                order.begin() + static_cast<int64_t>(end)),
-                           at::kLong);
-    out.index_copy_(0, rows, emb);
-  }
+    results[b] = normalize ? l2_normalize(emb) : emb;
+  });
+  auto sorted = at::cat(results, 0);
+  auto rows = at::tensor(std::vector<int64_t>(order.begin(), order.end()), at::kLong);
+  out.index_copy_(0, rows, sorted);
   return out;
 }
 

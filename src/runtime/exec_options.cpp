@@ -2,6 +2,7 @@
 #include "mtst/runtime/exec_options.h"
 
 #include <ATen/Parallel.h>
+#include <malloc.h>
 
 #include <fstream>
 #include <set>
@@ -33,6 +34,12 @@ int physical_cores() {
   if (!cores.empty()) return static_cast<int>(cores.size());
   const unsigned logical = std::thread::hardware_concurrency();
   return logical > 0 ? static_cast<int>(logical) : 1;
+}
+
+void keep_freed_memory() {
+  // 32 MiB is glibc's largest mmap threshold; buffers up to that size are reused from the heap.
+  mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+  mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024);
 }
 
 int apply_threads(int threads) {

@@ -20,6 +20,10 @@ std::string precision_name(Precision p);
 // Returns the count used.
 int apply_threads(int threads);
 
+// Keeps freed tensor buffers in the process (glibc otherwise returns every buffer over 128 KiB
+// to the kernel and page-faults it back in on the next batch). Call once at startup.
+void keep_freed_memory();
+
 // Physical cores of this machine (logical CPUs / threads per core), at least 1.
 int physical_cores();
 
