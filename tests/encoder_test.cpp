@@ -1,6 +1,7 @@
 // Sentence embeddings against the Hugging Face / sentence-transformers goldens
 // (tests/fixtures/tiny-bert-goldens.*), for every model-directory layout, pooling mode,
 // batch size and both inference paths; bf16 against fp32 by cosine.
+#include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -152,6 +153,44 @@ TEST(EncoderGoldens, MaxSeqLengthOfLayouts) {
   EXPECT_EQ(SentenceEncoder::load(fixtures() / "tiny-bert-st-v2format", {}).max_seq_length(), 64u);
   // Plain HF dir: model_max_length 512 clamped to the 64 position embeddings.
   EXPECT_EQ(SentenceEncoder::load(fixtures() / "tiny-bert-hf", {}).max_seq_length(), 64u);
+}
+
+}  // namespace
+}  // namespace mtst
+
+namespace mtst {
+namespace {
+
+// Batch workers share oneDNN primitives; each execution must get its own scratchpad. A
+// MiniLM-width model (large enough for oneDNN to need scratchpads) encoded with one thread
+// (serial batches) and two (parallel batches) must agree.
+TEST(EncoderParallel, BatchWorkersMatchSerial) {
+  test::TempDir dir;
+  for (const char* f : {"tokenizer.json", "tokenizer_config.json"}) {
+    std::filesystem::copy_file(test::fixtures() / "tokenizer" / f, dir / f);
+  }
+  nlohmann::json config = {
+      {"model_type", "bert"},          {"vocab_size", 30522},       {"hidden_size", 384},
+      {"num_hidden_layers", 2},        {"num_attention_heads", 12}, {"intermediate_size", 1536},
+      {"max_position_embeddings", 512}};
+  test::write_file(dir / "config.json", config.dump());
+  std::vector<std::string> texts = goldens().sentences;
+  EncodeOptions options;
+  options.batch_size = 4;  // ~57 batches: the parallel path on any machine with 2+ threads
+  for (Precision p : {Precision::kFp32, Precision::kBf16}) {
+    ExecOptions exec;
+    exec.precision = p;
+    const auto encoder = SentenceEncoder::random(dir / "config.json", exec, 7);
+    const int before = at::get_num_threads();
+    at::set_num_threads(1);
+    const auto serial = encoder.encode(texts, options).embeddings;
+    at::set_num_threads(2);
+    const auto parallel = encoder.encode(texts, options).embeddings;
+    at::set_num_threads(before);
+    ASSERT_FALSE(at::isnan(parallel).any().item<bool>());
+    EXPECT_LT(test::max_abs_diff(serial, parallel, "serial vs parallel " + precision_name(p)),
+              1e-6);
+  }
 }
 
 }  // namespace

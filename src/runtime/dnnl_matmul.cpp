@@ -69,7 +69,7 @@ dnnl::algorithm activation_algorithm(Activation a) {
 }
 
 dnnl::primitive_attr make_attr(const MatmulEpilogue& e) {
-  dnnl::primitive_attr attr;
+  dnnl::primitive_attr attr = dnnl_attr();
   if (e.scale != 1.0f) attr.set_output_scales(0, {e.scale});
   dnnl::post_ops ops;
   if (e.has_activation) ops.append_eltwise(1.0f, activation_algorithm(e.activation), 0.f, 0.f);

@@ -62,7 +62,7 @@ at::Tensor FastLayerNorm::forward(const at::Tensor& x) const {
         dnnl::layer_normalization_forward::desc(
             dnnl::prop_kind::forward_inference, md, impl_->eps,
             normalization_flags::use_scale | normalization_flags::use_shift),
-        dnnl_engine());
+        dnnl_attr(), dnnl_engine());
     return dnnl::layer_normalization_forward(pd);
   });
   const dnnl::memory::desc param_md({x.size(-1)}, dnnl::memory::data_type::f32,
@@ -81,7 +81,8 @@ void softmax_last_dim_(at::Tensor& x) {
   const int axis = static_cast<int>(x.dim()) - 1;
   auto prim = cache.get(shape_key(x), [&] {
     auto pd = dnnl::softmax_forward::primitive_desc(
-        dnnl::softmax_forward::desc(dnnl::prop_kind::forward_inference, md, axis), dnnl_engine());
+        dnnl::softmax_forward::desc(dnnl::prop_kind::forward_inference, md, axis), dnnl_attr(),
+        dnnl_engine());
     return dnnl::softmax_forward(pd);
   });
   dnnl::memory mem(md, dnnl_engine(), x.data_ptr());

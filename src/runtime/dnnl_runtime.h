@@ -18,8 +18,11 @@ dnnl::memory::data_type dnnl_type(at::ScalarType t);
 // The oneDNN description of a strided ATen tensor (sizes and strides as they are).
 dnnl::memory::desc dnnl_describe(const at::Tensor& t);
 
-// Executes PRIMITIVE with ARGS on a fresh stream and waits (CPU streams are cheap).
-void dnnl_run(const dnnl::primitive& primitive, const std::unordered_map<int, dnnl::memory>& args);
+// Attributes every mtst primitive is created with: a caller-provided (per-call) scratchpad.
+dnnl::primitive_attr dnnl_attr();
+
+// Executes PRIMITIVE with ARGS (plus a fresh scratchpad) on a new stream and waits.
+void dnnl_run(const dnnl::primitive& primitive, std::unordered_map<int, dnnl::memory> args);
 
 }  // namespace mtst
 
