@@ -23,8 +23,11 @@ struct CachedMatmul {
 };
 
 // One cache for the process: primitives depend on shapes, not on weight values, so the six
-// layers of a MiniLM (and every request of a server) share them.
+// layers of a MiniLM (and every request of a server) share them. Bounded: a long-running
+// process that meets many shapes starts over rather than growing without limit (primitives in
+// use stay alive through their shared_ptr).
 struct MatmulCache {
+  static constexpr size_t kMaxEntries = 4096;
   std::mutex mutex;
   std::unordered_map<std::string, CachedMatmul> primitives;
 
@@ -37,6 +40,7 @@ struct MatmulCache {
   }
   void put(const std::string& key, const CachedMatmul& value) {
     std::lock_guard<std::mutex> lock(mutex);
+    if (primitives.size() >= kMaxEntries) primitives.clear();
     primitives.emplace(key, value);
   }
 };
@@ -45,8 +49,6 @@ MatmulCache& matmul_cache() {
   static MatmulCache cache;
   return cache;
 }
-
-memory::desc describe(const at::Tensor& t) { return dnnl_describe(t); }
 
 void append_key(std::string& key, const at::Tensor& t) {
   key += at::toString(t.scalar_type());
@@ -73,7 +75,7 @@ dnnl::primitive_attr make_attr(const MatmulEpilogue& e) {
   if (e.scale != 1.0f) attr.set_output_scales(0, {e.scale});
   dnnl::post_ops ops;
   if (e.has_activation) ops.append_eltwise(1.0f, activation_algorithm(e.activation), 0.f, 0.f);
-  if (e.addend != nullptr) ops.append_binary(dnnl::algorithm::binary_add, describe(*e.addend));
+  if (e.addend != nullptr) ops.append_binary(dnnl::algorithm::binary_add, dnnl_describe(*e.addend));
   attr.set_post_ops(ops);
   return attr;
 }
@@ -100,7 +102,7 @@ void execute(const dnnl::matmul& prim, const memory::desc& src_md, void* src,
   if (e.addend != nullptr) {
     const int index = e.has_activation ? 1 : 0;
     args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(index) | DNNL_ARG_SRC_1,
-                 memory(describe(*e.addend), eng, e.addend->data_ptr()));
+                 memory(dnnl_describe(*e.addend), eng, e.addend->data_ptr()));
   }
   dnnl_run(prim, args);
 }
@@ -119,7 +121,7 @@ void dnnl_matmul(const at::Tensor& a, const at::Tensor& b, at::Tensor& dst,
   CachedMatmul cached;
   matmul_cache().find(key, &cached);
   auto prim = cached.primitive;
-  const auto a_md = describe(a), b_md = describe(b), d_md = describe(dst);
+  const auto a_md = dnnl_describe(a), b_md = dnnl_describe(b), d_md = dnnl_describe(dst);
   if (!prim) {
     try {
       auto pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_md, b_md, d_md),
@@ -137,9 +139,24 @@ void dnnl_matmul(const at::Tensor& a, const at::Tensor& b, at::Tensor& dst,
 struct PackedLinear::Impl {
   at::ScalarType dtype;
   int64_t k = 0, n = 0;
-  at::Tensor plain_weight;  // [N,K] in dtype, kept for shapes the packed layout cannot serve
-  at::Tensor bias;          // [1,N] float32
-  memory packed;            // weights in oneDNN's preferred layout
+  at::Tensor bias;  // [1,N] float32
+  memory packed;    // weights in oneDNN's preferred layout
+  // The plain [K,N] view, unpacked on first need (a batch shape the packed layout cannot serve),
+  // so the weights are not held twice in the common case.
+  std::mutex plain_mutex;
+  at::Tensor plain_weight;
+
+  memory::desc plain_desc() const { return memory::desc({k, n}, dnnl_type(dtype), {1, k}); }
+  void* plain_data() {
+    std::lock_guard<std::mutex> lock(plain_mutex);
+    if (!plain_weight.defined()) {
+      auto w = at::empty({n, k}, at::TensorOptions().dtype(dtype));
+      memory plain(plain_desc(), dnnl_engine(), w.data_ptr());
+      dnnl_run(dnnl::reorder(packed, plain), {{DNNL_ARG_FROM, packed}, {DNNL_ARG_TO, plain}});
+      plain_weight = w;
+    }
+    return plain_weight.data_ptr();
+  }
 };
 
 PackedLinear::PackedLinear(const at::Tensor& weight, const at::Tensor& bias, at::ScalarType dtype)
@@ -148,17 +165,17 @@ PackedLinear::PackedLinear(const at::Tensor& weight, const at::Tensor& bias, at:
   impl_->dtype = dtype;
   impl_->n = weight.size(0);
   impl_->k = weight.size(1);
-  impl_->plain_weight = weight.detach().to(dtype).contiguous();
+  const auto plain_weight = weight.detach().to(dtype).contiguous();
   impl_->bias = bias.detach().to(at::kFloat).reshape({1, impl_->n}).contiguous();
   // Pack for a typical batch (M = 256 rows); other M reuse the layout when oneDNN allows.
-  const memory::desc plain_md({impl_->k, impl_->n}, dnnl_type(dtype), {1, impl_->k});
+  const memory::desc plain_md = impl_->plain_desc();
   const memory::desc any_md({impl_->k, impl_->n}, dnnl_type(dtype), memory::format_tag::any);
   const memory::desc src_md({256, impl_->k}, dnnl_type(dtype), memory::format_tag::ab);
   const memory::desc dst_md({256, impl_->n}, dnnl_type(dtype), memory::format_tag::ab);
   const memory::desc bias_md({1, impl_->n}, memory::data_type::f32, memory::format_tag::ab);
   auto pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(src_md, any_md, bias_md, dst_md), eng);
   impl_->packed = memory(pd.weights_desc(), eng);
-  memory plain(plain_md, eng, impl_->plain_weight.data_ptr());
+  memory plain(plain_md, eng, plain_weight.data_ptr());
   dnnl_run(dnnl::reorder(plain, impl_->packed),
            {{DNNL_ARG_FROM, plain}, {DNNL_ARG_TO, impl_->packed}});
 }
@@ -170,7 +187,7 @@ at::Tensor PackedLinear::forward(const at::Tensor& x, const MatmulEpilogue& epil
   const memory::desc src_md({m, impl_->k}, dnnl_type(impl_->dtype), {x.stride(0), 1});
   const memory::desc dst_md({m, impl_->n}, dnnl_type(impl_->dtype), memory::format_tag::ab);
   const memory::desc bias_md({1, impl_->n}, memory::data_type::f32, memory::format_tag::ab);
-  const memory::desc plain_md({impl_->k, impl_->n}, dnnl_type(impl_->dtype), {1, impl_->k});
+  const memory::desc plain_md = impl_->plain_desc();
   const std::string key = std::string("linear|") + at::toString(impl_->dtype) + "|" +
                           std::to_string(impl_->k) + "x" + std::to_string(impl_->n) + "|" +
                           std::to_string(m) + "/" + std::to_string(x.stride(0)) +
@@ -197,7 +214,7 @@ at::Tensor PackedLinear::forward(const at::Tensor& x, const MatmulEpilogue& epil
     execute(*prim, src_md, x.data_ptr(), impl_->packed.get_desc(), impl_->packed.get_data_handle(),
             &bias_md, impl_->bias.data_ptr(), dst_md, out.data_ptr(), epilogue);
   } else {
-    execute(*prim, src_md, x.data_ptr(), plain_md, impl_->plain_weight.data_ptr(), &bias_md,
+    execute(*prim, src_md, x.data_ptr(), plain_md, impl_->plain_data(), &bias_md,
             impl_->bias.data_ptr(), dst_md, out.data_ptr(), epilogue);
   }
   return out;
