@@ -12,6 +12,7 @@ packages=(
   libutf8proc-dev         # Unicode normalization and categories for the tokenizer
   libcli11-dev            # command-line parsing
   libgtest-dev            # tests
+  libboost-dev            # Boost.CRC (CRC32C of TensorBoard records)
 )
 
 missing=()
