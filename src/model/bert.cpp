@@ -33,8 +33,11 @@ torch::Tensor activate(const torch::Tensor& x, Activation act) {
 }  // namespace
 
 BertEmbeddingsImpl::BertEmbeddingsImpl(const BertConfig& c) {
-  word_embeddings =
-      register_module("word_embeddings", torch::nn::Embedding(c.vocab_size, c.hidden_size));
+  // padding_idx as in HF: the [PAD] row receives no gradient.
+  word_embeddings = register_module(
+      "word_embeddings",
+      torch::nn::Embedding(
+          torch::nn::EmbeddingOptions(c.vocab_size, c.hidden_size).padding_idx(c.pad_token_id)));
   position_embeddings = register_module(
       "position_embeddings", torch::nn::Embedding(c.max_position_embeddings, c.hidden_size));
   token_type_embeddings = register_module("token_type_embeddings",

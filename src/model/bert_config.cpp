@@ -73,6 +73,10 @@ BertConfig BertConfig::from_json(const nlohmann::json& j, const std::string& whe
                 " is not a multiple of num_attention_heads " +
                 std::to_string(c.num_attention_heads));
   }
+  if (c.pad_token_id < 0 || c.pad_token_id >= c.vocab_size) {
+    throw Error(where + ": pad_token_id " + std::to_string(c.pad_token_id) +
+                " is outside the vocabulary");
+  }
   if (c.layer_norm_eps <= 0) throw Error(where + ": layer_norm_eps must be positive");
   return c;
 }
