@@ -10,6 +10,7 @@
 #include "mtst/io/json_file.h"
 #include "mtst/io/safetensors.h"
 #include "mtst/model/weights.h"
+#include "mtst/train/embedding_cache.h"
 #include "test_util.h"
 
 namespace mtst {
@@ -104,6 +105,66 @@ TEST_P(TrainParity, ThreeAdamWStepsMatchPyTorch) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, TrainParity, ::testing::Values("full", "frozen_backbone"));
+
+}  // namespace
+}  // namespace mtst
+
+namespace mtst {
+namespace {
+
+// With the backbone frozen, training the heads on embeddings computed once must give the
+// PyTorch frozen_backbone run too, and the cached embeddings must equal the module's.
+TEST(TrainParity, FrozenBackboneOnCachedEmbeddings) {
+  const auto spec = read_json_file(test::fixtures() / "tiny-bert-train-goldens.json");
+  const auto golden = read_safetensors(test::fixtures() / "tiny-bert-train-goldens.safetensors");
+  const auto dir = test::fixtures() / "tiny-bert-train";
+  const auto tokenizer = Tokenizer::from_dir(dir);
+  BertModel bert(BertConfig::from_file(dir / "config.json"));
+  load_bert_weights(bert, read_weight_file(find_weight_file(dir)), dir.string());
+  HeadConfig head{32, 16, 3, 0.0, "relu"};
+  const std::vector<std::pair<std::string, HeadConfig>> heads = {{"category", head},
+                                                                 {"sentiment", head}};
+  MultiTaskModel model(bert, heads, std::vector<PoolingMode>{PoolingMode::kMean});
+  model->train();
+  auto params = model->named_parameters();
+  std::vector<at::Tensor> trained;
+  {
+    at::NoGradGuard no_grad;
+    for (const auto& kv : golden) {
+      if (kv.first.rfind("heads.", 0) == 0) params[kv.first].copy_(kv.second);
+    }
+  }
+  for (auto& p : model->bert->parameters()) p.requires_grad_(false);
+  for (auto& p : model->heads->parameters()) trained.push_back(p);
+  std::vector<CachedBatch> batches;
+  for (const char* task : {"category", "sentiment"}) {
+    const auto texts = spec[std::string(task) + "_sentences"].get<std::vector<std::string>>();
+    const auto labels = spec[std::string(task) + "_labels"].get<std::vector<int64_t>>();
+    const auto cached = cache_embeddings(model, tokenizer, texts, 64, 3, Precision::kFp32);
+    const auto direct = collate(tokenizer, task, texts, labels, 64);
+    {
+      at::NoGradGuard no_grad;
+      EXPECT_LT(test::max_abs_diff(cached, model->embed(direct.input_ids, direct.attention_mask),
+                                   std::string("cached vs module embeddings ") + task),
+                1e-5);
+    }
+    batches.push_back({task, cached, at::tensor(labels, at::kLong), 1.0});
+  }
+  torch::optim::AdamW optimizer(
+      trained, torch::optim::AdamWOptions(1e-3).betas({0.9, 0.999}).eps(1e-8).weight_decay(0.01));
+  const auto losses = golden.at("frozen_backbone.losses");
+  for (int64_t step = 0; step < 3; ++step) {
+    optimizer.zero_grad();
+    const auto loss = forward_backward(model, batches);
+    EXPECT_NEAR(loss.combined, losses[step][2].item<double>(), 1e-5) << "step " << step;
+    optimizer.step();
+  }
+  for (const auto& kv : golden) {
+    const std::string prefix = "frozen_backbone.after3.heads.";
+    if (kv.first.rfind(prefix, 0) != 0) continue;
+    expect_close(params[kv.first.substr(prefix.size() - 6)], kv.second, "cached " + kv.first);
+  }
+}
 
 }  // namespace
 }  // namespace mtst

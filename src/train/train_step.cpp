@@ -34,7 +34,14 @@ TaskBatch collate(const Tokenizer& tokenizer, const std::string& task,
   return batch;
 }
 
-StepLoss forward_backward(MultiTaskModel& model, const std::vector<TaskBatch>& batches) {
+namespace {
+
+// Runs each (task, embeddings) through its head, combines the weighted cross-entropies and
+// back-propagates. EMBED maps batch i to its sentence embeddings (or an undefined tensor when
+// the batch is empty).
+template <typename Batch, typename Embed>
+StepLoss heads_loss_backward(MultiTaskModel& model, const std::vector<Batch>& batches,
+                             Embed embed) {
   StepLoss result;
   at::Tensor total;
   double weights = 0;
@@ -43,8 +50,8 @@ StepLoss forward_backward(MultiTaskModel& model, const std::vector<TaskBatch>& b
       result.per_task.push_back(0.0);
       continue;
     }
-    auto embeddings = model->embed(batch.input_ids, batch.attention_mask);
-    auto loss = at::cross_entropy_loss(model->logits(batch.task, embeddings), batch.labels);
+    const at::Tensor loss =
+        at::cross_entropy_loss(model->logits(batch.task, embed(batch)), batch.labels);
     result.per_task.push_back(loss.item<double>());
     total = total.defined() ? total + batch.weight * loss : batch.weight * loss;
     weights += batch.weight;
@@ -54,6 +61,18 @@ StepLoss forward_backward(MultiTaskModel& model, const std::vector<TaskBatch>& b
   result.combined = combined.item<double>();
   combined.backward();
   return result;
+}
+
+}  // namespace
+
+StepLoss forward_backward(MultiTaskModel& model, const std::vector<TaskBatch>& batches) {
+  return heads_loss_backward(model, batches, [&](const TaskBatch& b) {
+    return model->embed(b.input_ids, b.attention_mask);
+  });
+}
+
+StepLoss forward_backward(MultiTaskModel& model, const std::vector<CachedBatch>& batches) {
+  return heads_loss_backward(model, batches, [](const CachedBatch& b) { return b.embeddings; });
 }
 
 }  // namespace mtst

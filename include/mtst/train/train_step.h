@@ -36,4 +36,15 @@ struct StepLoss {
 // rows are skipped (a sampler may leave a task out of a step).
 StepLoss forward_backward(MultiTaskModel& model, const std::vector<TaskBatch>& batches);
 
+// A batch of sentence embeddings computed once by a frozen encoder (see embedding_cache.h).
+struct CachedBatch {
+  std::string task;
+  at::Tensor embeddings;  // [B,H] float32
+  at::Tensor labels;      // [B] int64
+  double weight = 1.0;
+};
+
+// The same loss on cached embeddings: only the heads run forward and backward.
+StepLoss forward_backward(MultiTaskModel& model, const std::vector<CachedBatch>& batches);
+
 }  // namespace mtst
