@@ -1,13 +1,19 @@
 // BERT modules with Hugging Face parameter names; the autograd (training/reference) path.
-// Deliberately plain ATen ops: the fused fast path for inference is in inference_bert.cpp.
+// ATen ops except the matrix products (autograd_ops.h: oneDNN); the fused fast path for
+// inference is in inference_bert.cpp.
 #include "mtst/model/bert.h"
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/nn/init.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <numeric>
+
+#include "model/autograd_ops.h"
+#include "model/hashed_dropout.h"
 
 namespace mtst {
 
@@ -16,6 +22,11 @@ namespace {
 torch::nn::LayerNorm make_layer_norm(const BertConfig& c) {
   return torch::nn::LayerNorm(
       torch::nn::LayerNormOptions({c.hidden_size}).eps(c.layer_norm_eps).elementwise_affine(true));
+}
+
+// Dropout through the counter-based kernel, with the module's probability and mode.
+torch::Tensor drop(const torch::nn::Dropout& dropout, const torch::Tensor& x) {
+  return hashed_dropout(x, dropout->options.p(), dropout->is_training());
 }
 
 torch::Tensor activate(const torch::Tensor& x, Activation act) {
@@ -52,7 +63,7 @@ torch::Tensor BertEmbeddingsImpl::forward(const torch::Tensor& input_ids) {
   // Token type 0 everywhere: mtst encodes single sentences, never pairs.
   auto x = word_embeddings->forward(input_ids) + position_embeddings->forward(positions) +
            token_type_embeddings->weight[0];
-  return dropout->forward(LayerNorm->forward(x));
+  return drop(dropout, LayerNorm->forward(x));
 }
 
 BertSelfAttentionImpl::BertSelfAttentionImpl(const BertConfig& c) : heads_(c.num_attention_heads) {
@@ -62,16 +73,94 @@ BertSelfAttentionImpl::BertSelfAttentionImpl(const BertConfig& c) : heads_(c.num
   dropout = register_module("dropout", torch::nn::Dropout(c.attention_probs_dropout_prob));
 }
 
-torch::Tensor BertSelfAttentionImpl::forward(const torch::Tensor& x,
-                                             const torch::Tensor& mask_bias) {
-  const int64_t B = x.size(0), T = x.size(1), H = x.size(2), d = H / heads_;
-  auto split = [&](const torch::Tensor& t) { return t.view({B, T, heads_, d}).transpose(1, 2); };
-  auto q = split(query->forward(x));
-  auto k = split(key->forward(x));
-  auto v = split(value->forward(x));
-  auto scores = at::matmul(q, k.transpose(-1, -2)) / std::sqrt(static_cast<double>(d));
-  auto probs = dropout->forward(at::softmax(scores + mask_bias, -1));
-  return at::matmul(probs, v).transpose(1, 2).reshape({B, T, H});
+TokenRows TokenRows::pack(const torch::Tensor& mask, int64_t group, torch::ScalarType dtype) {
+  TokenRows out;
+  out.B = mask.size(0);
+  out.T = mask.size(1);
+  const auto cpu_mask = mask.to(at::kLong).contiguous();
+  const auto lengths = cpu_mask.sum(1);
+  // Right padding only: every row must be 1...1 0...0, else keep the plain padded path.
+  const auto expected = at::arange(out.T, cpu_mask.options()).unsqueeze(0) < lengths.unsqueeze(1);
+  if (!at::equal(expected.to(at::kLong), cpu_mask)) return out;
+  const auto* len = lengths.data_ptr<int64_t>();
+  std::vector<int64_t> prefix(static_cast<size_t>(out.B) + 1, 0), order(static_cast<size_t>(out.B));
+  for (int64_t b = 0; b < out.B; ++b) prefix[b + 1] = prefix[b] + len[b];
+  const int64_t N = prefix.back();
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int64_t a, int64_t b) { return len[a] > len[b]; });
+  std::vector<int64_t> gather, inverse(static_cast<size_t>(N));
+  const double lowest =
+      dtype == at::kBFloat16 ? -3.3895313892515355e38 : std::numeric_limits<float>::lowest();
+  for (size_t start = 0; start < order.size(); start += static_cast<size_t>(group)) {
+    const size_t end = std::min(order.size(), start + static_cast<size_t>(group));
+    Group g;
+    g.sentences = static_cast<int64_t>(end - start);
+    g.length = len[order[start]];
+    g.offset = static_cast<int64_t>(gather.size());
+    auto bias = at::zeros({g.sentences, 1, 1, g.length}, at::TensorOptions().dtype(dtype));
+    for (size_t i = start; i < end; ++i) {
+      const int64_t s = order[i], row = static_cast<int64_t>(i - start);
+      for (int64_t t = 0; t < g.length; ++t) {
+        if (t < len[s]) {
+          inverse[static_cast<size_t>(prefix[s] + t)] = static_cast<int64_t>(gather.size());
+          gather.push_back(prefix[s] + t);
+        } else {
+          gather.push_back(N);  // the zero row appended below the real tokens
+        }
+      }
+      if (len[s] < g.length) bias[row].narrow(-1, len[s], g.length - len[s]).fill_(lowest);
+    }
+    g.mask_bias = bias;
+    out.groups.push_back(g);
+  }
+  out.rows = at::nonzero(cpu_mask.reshape({out.B * out.T})).squeeze(1);
+  out.gather = at::tensor(gather, at::kLong);
+  out.inverse = at::tensor(inverse, at::kLong);
+  return out;
+}
+
+torch::Tensor TokenRows::to_padded(const torch::Tensor& x) const {
+  if (!rows.defined()) return x;
+  return at::zeros({B * T, x.size(1)}, x.options()).index_copy(0, rows, x);
+}
+
+torch::Tensor TokenRows::from_padded(const torch::Tensor& x) const {
+  return rows.defined() ? x.index_select(0, rows) : x;
+}
+
+torch::Tensor TokenRows::to_groups(const torch::Tensor& x) const {
+  return at::cat({x, at::zeros({1, x.size(1)}, x.options())}).index_select(0, gather);
+}
+
+torch::Tensor TokenRows::from_groups(const torch::Tensor& x) const {
+  return x.index_select(0, inverse);
+}
+
+torch::Tensor BertSelfAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& mask_bias,
+                                             const TokenRows& tokens) {
+  const int64_t H = x.size(1), d = H / heads_;
+  const double scale = 1.0 / std::sqrt(static_cast<double>(d));
+  auto q = trainable_linear(x, query->weight, query->bias);
+  auto k = trainable_linear(x, key->weight, key->bias);
+  auto v = trainable_linear(x, value->weight, value->bias);
+  // [b*t,H] rows -> context [b*t,H] for b sentences padded to t tokens.
+  auto attend = [&](const torch::Tensor& qs, const torch::Tensor& ks, const torch::Tensor& vs,
+                    int64_t b, int64_t t, const torch::Tensor& bias) {
+    auto split = [&](const torch::Tensor& m) { return m.view({b, t, heads_, d}).transpose(1, 2); };
+    auto scores = trainable_matmul(split(qs), split(ks).transpose(-1, -2), scale);
+    auto probs = drop(dropout, at::softmax(scores + bias, -1));
+    return trainable_matmul(probs, split(vs)).transpose(1, 2).reshape({b * t, H});
+  };
+  if (tokens.groups.empty()) return attend(q, k, v, tokens.B, tokens.T, mask_bias);
+  const auto qg = tokens.to_groups(q), kg = tokens.to_groups(k), vg = tokens.to_groups(v);
+  std::vector<torch::Tensor> parts;
+  for (const auto& g : tokens.groups) {
+    const int64_t rows = g.sentences * g.length;
+    parts.push_back(attend(qg.narrow(0, g.offset, rows), kg.narrow(0, g.offset, rows),
+                           vg.narrow(0, g.offset, rows), g.sentences, g.length, g.mask_bias));
+  }
+  return tokens.from_groups(at::cat(parts));
 }
 
 BertResidualOutputImpl::BertResidualOutputImpl(int64_t in, const BertConfig& c) {
@@ -82,7 +171,8 @@ BertResidualOutputImpl::BertResidualOutputImpl(int64_t in, const BertConfig& c) 
 
 torch::Tensor BertResidualOutputImpl::forward(const torch::Tensor& x,
                                               const torch::Tensor& residual) {
-  return LayerNorm->forward(dropout->forward(dense->forward(x)) + residual);
+  return LayerNorm->forward(drop(dropout, trainable_linear(x, dense->weight, dense->bias)) +
+                            residual);
 }
 
 BertAttentionImpl::BertAttentionImpl(const BertConfig& c) {
@@ -90,8 +180,9 @@ BertAttentionImpl::BertAttentionImpl(const BertConfig& c) {
   output = register_module("output", BertResidualOutput(c.hidden_size, c));
 }
 
-torch::Tensor BertAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& mask_bias) {
-  return output->forward(self->forward(x, mask_bias), x);
+torch::Tensor BertAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& mask_bias,
+                                         const TokenRows& tokens) {
+  return output->forward(self->forward(x, mask_bias, tokens), x);
 }
 
 BertIntermediateImpl::BertIntermediateImpl(const BertConfig& c) : act_(c.hidden_act) {
@@ -99,7 +190,7 @@ BertIntermediateImpl::BertIntermediateImpl(const BertConfig& c) : act_(c.hidden_
 }
 
 torch::Tensor BertIntermediateImpl::forward(const torch::Tensor& x) {
-  return activate(dense->forward(x), act_);
+  return activate(trainable_linear(x, dense->weight, dense->bias), act_);
 }
 
 BertLayerImpl::BertLayerImpl(const BertConfig& c) {
@@ -108,8 +199,9 @@ BertLayerImpl::BertLayerImpl(const BertConfig& c) {
   output = register_module("output", BertResidualOutput(c.intermediate_size, c));
 }
 
-torch::Tensor BertLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& mask_bias) {
-  auto a = attention->forward(x, mask_bias);
+torch::Tensor BertLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& mask_bias,
+                                     const TokenRows& tokens) {
+  auto a = attention->forward(x, mask_bias, tokens);
   return output->forward(intermediate->forward(a), a);
 }
 
@@ -124,12 +216,26 @@ BertLayer BertModelImpl::layer(int64_t i) const {
   return BertLayer(layers->ptr<BertLayerImpl>(static_cast<size_t>(i)));
 }
 
+// Sentences per attention group when training: small groups of similar length waste little on
+// padding; more groups mean more (smaller) products.
+constexpr int64_t kAttentionGroup = 8;
+
 torch::Tensor BertModelImpl::forward(const torch::Tensor& input_ids,
                                      const torch::Tensor& attention_mask) {
   auto x = embeddings->forward(input_ids);
+  const int64_t B = x.size(0), T = x.size(1), H = x.size(2);
   auto bias = attention_mask_bias(attention_mask, x.scalar_type());
-  for (int64_t i = 0; i < config_.num_hidden_layers; ++i) x = layer(i)->forward(x, bias);
-  return x;
+  // With gradients on (training), only real tokens go through the layers. Without (reference
+  // inference), every position is computed as Hugging Face does, padding included.
+  TokenRows tokens;
+  tokens.B = B;
+  tokens.T = T;
+  if (at::GradMode::is_enabled())
+    tokens = TokenRows::pack(attention_mask, kAttentionGroup, x.scalar_type());
+  x = tokens.from_padded(x.reshape({B * T, H}));
+  for (int64_t i = 0; i < config_.num_hidden_layers; ++i) x = layer(i)->forward(x, bias, tokens);
+  // Packed: padding positions come back as zeros (pooling masks them anyway).
+  return tokens.to_padded(x).view({B, T, H});
 }
 
 torch::Tensor attention_mask_bias(const torch::Tensor& attention_mask, torch::ScalarType dtype) {

@@ -2,8 +2,8 @@
 #include "mtst/model/classifier_head.h"
 
 #include <ATen/ATen.h>
-#include <torch/nn/functional/dropout.h>
 
+#include "model/hashed_dropout.h"
 #include "mtst/error.h"
 
 namespace mtst {
@@ -28,8 +28,7 @@ torch::Tensor ClassifierHeadImpl::forward(const torch::Tensor& embeddings) {
   h = config_.activation == "relu"   ? at::relu(h)
       : config_.activation == "gelu" ? at::gelu(h)
                                      : at::tanh(h);
-  h = torch::nn::functional::dropout(
-      h, torch::nn::functional::DropoutFuncOptions().p(config_.dropout).training(is_training()));
+  h = hashed_dropout(h, config_.dropout, is_training());
   return output->forward(h);
 }
 

@@ -1,7 +1,10 @@
 // Collation and the multi-task loss (see train_step.h).
 #include "mtst/train/train_step.h"
 
+#include <ATen/autocast_mode.h>
+
 #include <algorithm>
+#include <memory>
 
 #include "mtst/error.h"
 
@@ -10,23 +13,31 @@ namespace mtst {
 TaskBatch collate(const Tokenizer& tokenizer, const std::string& task,
                   const std::vector<std::string>& texts, const std::vector<int64_t>& labels,
                   size_t max_length, double weight) {
-  if (texts.size() != labels.size()) throw Error("collate: texts and labels differ in count");
   std::vector<std::vector<int64_t>> ids;
+  ids.reserve(texts.size());
+  for (const auto& text : texts) ids.push_back(tokenizer.encode(text, max_length));
+  std::vector<const std::vector<int64_t>*> rows;
+  for (const auto& row : ids) rows.push_back(&row);
+  return collate_ids(tokenizer.pad_id(), task, rows, labels, weight);
+}
+
+TaskBatch collate_ids(int64_t pad_id, const std::string& task,
+                      const std::vector<const std::vector<int64_t>*>& ids,
+                      const std::vector<int64_t>& labels, double weight) {
+  if (ids.size() != labels.size()) throw Error("collate: texts and labels differ in count");
   size_t longest = 0;
-  for (const auto& text : texts) {
-    ids.push_back(tokenizer.encode(text, max_length));
-    longest = std::max(longest, ids.back().size());
-  }
-  const auto B = static_cast<int64_t>(texts.size()), T = static_cast<int64_t>(longest);
+  for (const auto* row : ids) longest = std::max(longest, row->size());
+  const auto B = static_cast<int64_t>(ids.size()), T = static_cast<int64_t>(longest);
   TaskBatch batch;
   batch.task = task;
   batch.weight = weight;
-  batch.input_ids = at::full({B, T}, tokenizer.pad_id(), at::kLong);
+  batch.pad_id = pad_id;
+  batch.input_ids = at::full({B, T}, pad_id, at::kLong);
   batch.attention_mask = at::zeros({B, T}, at::kLong);
   auto* id_data = batch.input_ids.data_ptr<int64_t>();
   auto* mask_data = batch.attention_mask.data_ptr<int64_t>();
   for (int64_t b = 0; b < B; ++b) {
-    const auto& row = ids[static_cast<size_t>(b)];
+    const auto& row = *ids[static_cast<size_t>(b)];
     std::copy(row.begin(), row.end(), id_data + b * T);
     std::fill(mask_data + b * T, mask_data + b * T + static_cast<int64_t>(row.size()), 1);
   }
@@ -36,28 +47,48 @@ TaskBatch collate(const Tokenizer& tokenizer, const std::string& task,
 
 namespace {
 
+// CPU bf16 autocast for the scope, restoring the previous setting.
+class AutocastScope {
+ public:
+  explicit AutocastScope(bool enable) : previous_(at::autocast::is_cpu_enabled()) {
+    if (enable) at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+    at::autocast::set_cpu_enabled(enable);
+  }
+  ~AutocastScope() {
+    at::autocast::set_cpu_enabled(previous_);
+    at::autocast::clear_cache();
+  }
+
+ private:
+  bool previous_;
+};
+
 // Runs each (task, embeddings) through its head, combines the weighted cross-entropies and
 // back-propagates. EMBED maps batch i to its sentence embeddings (or an undefined tensor when
 // the batch is empty).
 template <typename Batch, typename Embed>
 StepLoss heads_loss_backward(MultiTaskModel& model, const std::vector<Batch>& batches,
-                             Embed embed) {
+                             Precision precision, Embed embed) {
   StepLoss result;
   at::Tensor total;
   double weights = 0;
+  auto autocast = std::make_unique<AutocastScope>(precision == Precision::kBf16);
   for (const auto& batch : batches) {
     if (batch.labels.numel() == 0) {
       result.per_task.push_back(0.0);
       continue;
     }
-    const at::Tensor loss =
-        at::cross_entropy_loss(model->logits(batch.task, embed(batch)), batch.labels);
+    const at::Tensor logits = model->logits(batch.task, embed(batch)).to(at::kFloat);
+    const at::Tensor loss = batch.class_weights.defined()
+                                ? at::cross_entropy_loss(logits, batch.labels, batch.class_weights)
+                                : at::cross_entropy_loss(logits, batch.labels);
     result.per_task.push_back(loss.item<double>());
     total = total.defined() ? total + batch.weight * loss : batch.weight * loss;
     weights += batch.weight;
   }
   if (!total.defined()) throw Error("training step: every batch is empty");
   auto combined = total / weights;
+  autocast.reset();
   result.combined = combined.item<double>();
   combined.backward();
   return result;
@@ -65,14 +96,38 @@ StepLoss heads_loss_backward(MultiTaskModel& model, const std::vector<Batch>& ba
 
 }  // namespace
 
-StepLoss forward_backward(MultiTaskModel& model, const std::vector<TaskBatch>& batches) {
-  return heads_loss_backward(model, batches, [&](const TaskBatch& b) {
-    return model->embed(b.input_ids, b.attention_mask);
+StepLoss forward_backward(MultiTaskModel& model, const std::vector<TaskBatch>& batches,
+                          Precision precision) {
+  // Stack every batch, padded to the longest, for a single encoder pass.
+  int64_t longest = 0;
+  for (const auto& b : batches) {
+    if (b.labels.numel() > 0) longest = std::max(longest, b.input_ids.size(1));
+  }
+  std::vector<at::Tensor> ids, masks;
+  for (const auto& b : batches) {
+    if (b.labels.numel() == 0) continue;
+    const int64_t extra = longest - b.input_ids.size(1);
+    ids.push_back(at::constant_pad_nd(b.input_ids, {0, extra}, static_cast<double>(b.pad_id)));
+    masks.push_back(at::constant_pad_nd(b.attention_mask, {0, extra}, 0));
+  }
+  at::Tensor all;
+  if (!ids.empty()) {
+    auto autocast = std::make_unique<AutocastScope>(precision == Precision::kBf16);
+    all = model->embed(at::cat(ids), at::cat(masks));
+  }
+  int64_t offset = 0;
+  return heads_loss_backward(model, batches, precision, [&](const TaskBatch& b) {
+    const int64_t rows = b.labels.size(0);
+    auto part = all.narrow(0, offset, rows);
+    offset += rows;
+    return part;
   });
 }
 
-StepLoss forward_backward(MultiTaskModel& model, const std::vector<CachedBatch>& batches) {
-  return heads_loss_backward(model, batches, [](const CachedBatch& b) { return b.embeddings; });
+StepLoss forward_backward(MultiTaskModel& model, const std::vector<CachedBatch>& batches,
+                          Precision precision) {
+  return heads_loss_backward(model, batches, precision,
+                             [](const CachedBatch& b) { return b.embeddings; });
 }
 
 }  // namespace mtst

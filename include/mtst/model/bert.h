@@ -11,6 +11,8 @@
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/normalization.h>
 
+#include <vector>
+
 #include "mtst/model/bert_config.h"
 
 namespace mtst {
@@ -25,10 +27,34 @@ struct BertEmbeddingsImpl : torch::nn::Module {
 };
 TORCH_MODULE(BertEmbeddings);
 
+// Where the real (unpadded) tokens of a right-padded [B,T] batch sit. In training the encoder
+// layers work on the N real token rows only ([N,H]), so padding costs nothing in the linear
+// layers; attention runs per group of sentences of similar length (sorted, a few per group),
+// each padded only to its own longest, so its cost follows the real lengths too.
+struct TokenRows {
+  int64_t B = 0, T = 0;
+  torch::Tensor rows;  // [N] flat (b*T + t) positions of the real tokens; undefined: all B*T
+  struct Group {
+    int64_t sentences = 0, length = 0, offset = 0;  // offset into the stacked groups
+    torch::Tensor mask_bias;                        // [sentences,1,1,length]
+  };
+  std::vector<Group> groups;  // empty: one padded [B,T] batch (the reference path)
+  torch::Tensor gather;       // [sum sentences*length] rows of [x; 0] to stack the groups
+  torch::Tensor inverse;      // [N] each real token's row in the stacked groups
+
+  // Packs a right-padded batch (MASK [B,T]) into sorted attention groups of GROUP sentences.
+  static TokenRows pack(const torch::Tensor& mask, int64_t group, torch::ScalarType dtype);
+  torch::Tensor to_padded(const torch::Tensor& x) const;    // [N,H] -> [B*T,H] (zeros)
+  torch::Tensor from_padded(const torch::Tensor& x) const;  // [B*T,H] -> [N,H]
+  torch::Tensor to_groups(const torch::Tensor& x) const;    // [N,H] -> [sum s*l, H]
+  torch::Tensor from_groups(const torch::Tensor& x) const;  // [sum s*l, H] -> [N,H]
+};
+
 struct BertSelfAttentionImpl : torch::nn::Module {
   explicit BertSelfAttentionImpl(const BertConfig& c);
-  // x [B,T,H], additive mask bias [B,1,1,T] -> context [B,T,H]
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask_bias);
+  // x [N,H] token rows, additive mask bias [B,1,1,T] -> context [N,H]
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask_bias,
+                        const TokenRows& tokens);
   int64_t heads_;
   torch::nn::Linear query{nullptr}, key{nullptr}, value{nullptr};
   torch::nn::Dropout dropout{nullptr};
@@ -47,7 +73,8 @@ TORCH_MODULE(BertResidualOutput);
 
 struct BertAttentionImpl : torch::nn::Module {
   explicit BertAttentionImpl(const BertConfig& c);
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask_bias);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask_bias,
+                        const TokenRows& tokens);
   BertSelfAttention self{nullptr};
   BertResidualOutput output{nullptr};
 };
@@ -63,7 +90,8 @@ TORCH_MODULE(BertIntermediate);
 
 struct BertLayerImpl : torch::nn::Module {
   explicit BertLayerImpl(const BertConfig& c);
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask_bias);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask_bias,
+                        const TokenRows& tokens);
   BertAttention attention{nullptr};
   BertIntermediate intermediate{nullptr};
   BertResidualOutput output{nullptr};

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "mtst/model/multitask_model.h"
+#include "mtst/runtime/exec_options.h"
 #include "mtst/text/tokenizer.h"
 
 namespace mtst {
@@ -19,7 +20,9 @@ struct TaskBatch {
   at::Tensor input_ids;       // [B,T] int64, [PAD]-padded
   at::Tensor attention_mask;  // [B,T] int64
   at::Tensor labels;          // [B] int64
+  int64_t pad_id = 0;         // the id input_ids are padded with
   double weight = 1.0;        // the task's loss weight
+  at::Tensor class_weights;   // [C] float32, or undefined for none
 };
 
 // Tokenizes TEXTS (truncated to MAX_LENGTH, keeping [SEP]) and pads to the longest.
@@ -32,9 +35,18 @@ struct StepLoss {
   double combined = 0;           // sum(w_i * CE_i) / sum(w_i)
 };
 
+// The same from token ids already truncated ([CLS] ... [SEP]).
+TaskBatch collate_ids(int64_t pad_id, const std::string& task,
+                      const std::vector<const std::vector<int64_t>*>& ids,
+                      const std::vector<int64_t>& labels, double weight = 1.0);
+
 // Forward, loss and backward (gradients accumulate; the caller zeroes them). Batches with no
-// rows are skipped (a sampler may leave a task out of a step).
-StepLoss forward_backward(MultiTaskModel& model, const std::vector<TaskBatch>& batches);
+// rows are skipped (a sampler may leave a task out of a step). All tasks' sentences share one
+// encoder pass (each sentence is encoded independently, so this equals one pass per task). With
+// bf16 the forward pass runs under CPU autocast (matrix products in bf16, losses in fp32); the
+// backward pass does not.
+StepLoss forward_backward(MultiTaskModel& model, const std::vector<TaskBatch>& batches,
+                          Precision precision = Precision::kFp32);
 
 // A batch of sentence embeddings computed once by a frozen encoder (see embedding_cache.h).
 struct CachedBatch {
@@ -42,9 +54,11 @@ struct CachedBatch {
   at::Tensor embeddings;  // [B,H] float32
   at::Tensor labels;      // [B] int64
   double weight = 1.0;
+  at::Tensor class_weights;  // [C] float32, or undefined for none
 };
 
 // The same loss on cached embeddings: only the heads run forward and backward.
-StepLoss forward_backward(MultiTaskModel& model, const std::vector<CachedBatch>& batches);
+StepLoss forward_backward(MultiTaskModel& model, const std::vector<CachedBatch>& batches,
+                          Precision precision = Precision::kFp32);
 
 }  // namespace mtst
