@@ -125,6 +125,7 @@ void add_bench_command(CLI::App& app) {
   cmd->add_flag("--compare-fp32", args->compare_fp32,
                 "Also encode in fp32 and report min/mean cosine of the run's embeddings to it");
   cmd->callback([args] { run_bench_encode(*args); });
+  add_bench_train_command(*bench);
 }
 
 }  // namespace mtst::cli

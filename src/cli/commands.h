@@ -9,5 +9,9 @@ namespace mtst::cli {
 void add_tokenize_command(CLI::App& app);
 void add_encode_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
+void add_train_command(CLI::App& app);
+void add_bench_train_command(CLI::App& bench);  // `mtst bench train`, under `mtst bench`
+void add_evaluate_command(CLI::App& app);
+void add_predict_command(CLI::App& app);
 
 }  // namespace mtst::cli

@@ -15,6 +15,9 @@ int main(int argc, char** argv) {
   app.option_defaults()->always_capture_default();
   mtst::cli::add_tokenize_command(app);
   mtst::cli::add_encode_command(app);
+  mtst::cli::add_train_command(app);
+  mtst::cli::add_evaluate_command(app);
+  mtst::cli::add_predict_command(app);
   mtst::cli::add_bench_command(app);
   try {
     app.parse(argc, argv);

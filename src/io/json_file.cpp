@@ -3,6 +3,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "mtst/error.h"
 
@@ -34,6 +35,11 @@ T convert(const nlohmann::json& value, const std::string& key, const std::string
       if (!value.is_boolean()) throw Error("");
     } else if constexpr (std::is_same_v<T, std::string>) {
       if (!value.is_string()) throw Error("");
+    } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+      if (!value.is_array()) throw Error("");
+      for (const auto& item : value) {
+        if (!item.is_string()) throw Error("");
+      }
     }
     return value.get<T>();
   } catch (const std::exception&) {
@@ -71,6 +77,11 @@ template double json_optional<double>(const nlohmann::json&, const std::string&,
                                       const std::string&);
 template std::string json_optional<std::string>(const nlohmann::json&, const std::string&,
                                                 const std::string&, const std::string&);
+template size_t json_required<size_t>(const nlohmann::json&, const std::string&,
+                                      const std::string&);
+template std::vector<std::string> json_required<std::vector<std::string>>(const nlohmann::json&,
+                                                                          const std::string&,
+                                                                          const std::string&);
 template bool json_optional<bool>(const nlohmann::json&, const std::string&, const bool&,
                                   const std::string&);
 

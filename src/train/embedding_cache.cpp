@@ -11,27 +11,24 @@ namespace mtst {
 
 namespace {
 
-at::Tensor encode_sorted(const MultiTaskModel& model, const Tokenizer& tokenizer,
-                         const std::vector<std::string>& texts, size_t max_length,
-                         size_t batch_size, Precision precision) {
+at::Tensor encode_sorted(const MultiTaskModel& model, int64_t pad_id,
+                         const std::vector<std::vector<int64_t>>& ids, size_t batch_size,
+                         Precision precision) {
   const InferenceBert encoder(model->bert, precision);
-  std::vector<std::vector<int64_t>> ids;
-  ids.reserve(texts.size());
-  for (const auto& text : texts) ids.push_back(tokenizer.encode(text, max_length));
   // Longest first, so batches hold equal lengths and padding stays near zero.
   std::vector<size_t> order(ids.size());
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(),
                    [&](size_t a, size_t b) { return ids[a].size() > ids[b].size(); });
   auto out =
-      at::empty({static_cast<int64_t>(texts.size()),
+      at::empty({static_cast<int64_t>(ids.size()),
                  model->bert->config().hidden_size * static_cast<int64_t>(model->pooling_.size())});
   for (size_t start = 0; start < order.size(); start += batch_size) {
     const size_t end = std::min(order.size(), start + batch_size);
     size_t longest = 0;
     for (size_t i = start; i < end; ++i) longest = std::max(longest, ids[order[i]].size());
     const auto B = static_cast<int64_t>(end - start), T = static_cast<int64_t>(longest);
-    auto input_ids = at::full({B, T}, tokenizer.pad_id(), at::kLong);
+    auto input_ids = at::full({B, T}, pad_id, at::kLong);
     auto mask = at::zeros({B, T}, at::kLong);
     std::vector<int64_t> rows;
     for (int64_t b = 0; b < B; ++b) {
@@ -49,17 +46,26 @@ at::Tensor encode_sorted(const MultiTaskModel& model, const Tokenizer& tokenizer
 
 }  // namespace
 
-at::Tensor cache_embeddings(const MultiTaskModel& model, const Tokenizer& tokenizer,
-                            const std::vector<std::string>& texts, size_t max_length,
-                            size_t batch_size, Precision precision) {
+at::Tensor cache_embeddings(const MultiTaskModel& model, int64_t pad_id,
+                            const std::vector<std::vector<int64_t>>& ids, size_t batch_size,
+                            Precision precision) {
   if (batch_size == 0) throw Error("embedding cache: batch size must be at least 1");
   at::Tensor out;
   {
     at::InferenceMode inference;
-    out = encode_sorted(model, tokenizer, texts, max_length, batch_size, precision);
+    out = encode_sorted(model, pad_id, ids, batch_size, precision);
   }
   // A copy made outside inference mode: the heads' autograd may save it for backward.
   return out.clone();
+}
+
+at::Tensor cache_embeddings(const MultiTaskModel& model, const Tokenizer& tokenizer,
+                            const std::vector<std::string>& texts, size_t max_length,
+                            size_t batch_size, Precision precision) {
+  std::vector<std::vector<int64_t>> ids;
+  ids.reserve(texts.size());
+  for (const auto& text : texts) ids.push_back(tokenizer.encode(text, max_length));
+  return cache_embeddings(model, tokenizer.pad_id(), ids, batch_size, precision);
 }
 
 }  // namespace mtst

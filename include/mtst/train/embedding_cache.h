@@ -20,4 +20,9 @@ at::Tensor cache_embeddings(const MultiTaskModel& model, const Tokenizer& tokeni
                             const std::vector<std::string>& texts, size_t max_length,
                             size_t batch_size, Precision precision);
 
+// The same from token ids already truncated ([CLS] ... [SEP]); PAD_ID fills the batches.
+at::Tensor cache_embeddings(const MultiTaskModel& model, int64_t pad_id,
+                            const std::vector<std::vector<int64_t>>& ids, size_t batch_size,
+                            Precision precision);
+
 }  // namespace mtst

@@ -1,0 +1,42 @@
+// Inference with a saved multi-task model directory (model_dir.h): the encoder on the fused
+// inference path, then every task's head, giving per-task class probabilities. Used by
+// `mtst predict`, `mtst evaluate` and the server. Shapes: N sentences, D embedding size, C
+// classes.
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "mtst/model/classifier_head.h"
+#include "mtst/model/model_dir.h"
+#include "mtst/model/sentence_encoder.h"
+
+namespace mtst {
+
+class Predictor {
+ public:
+  static Predictor load(const std::filesystem::path& dir, const ExecOptions& exec);
+
+  // The pooled embeddings the heads read [N,D] (never normalised), in input order;
+  // *truncated counts inputs cut to the max length.
+  at::Tensor head_inputs(const std::vector<std::string>& texts, size_t batch_size,
+                         size_t* truncated = nullptr) const;
+  // Per task (info().tasks order): logits [N,C] from HEAD_INPUTS (softmax gives probabilities).
+  std::vector<at::Tensor> logits(const at::Tensor& head_inputs) const;
+  // The sentence embeddings users see: HEAD_INPUTS, L2-normalised when the model normalises.
+  at::Tensor sentence_embeddings(const at::Tensor& head_inputs) const;
+
+  const ModelDirInfo& info() const { return info_; }
+  const SentenceEncoder& encoder() const { return encoder_; }
+
+ private:
+  Predictor(SentenceEncoder encoder, ModelDirInfo info, std::vector<ClassifierHead> heads);
+  SentenceEncoder encoder_;
+  ModelDirInfo info_;
+  std::vector<ClassifierHead> heads_;
+};
+
+}  // namespace mtst

@@ -1,0 +1,71 @@
+// The multi-task training loop: sample a batch per task, forward, weighted loss, backward,
+// clip, AdamW with warmup + decay, validation every interval, early stopping, checkpoints
+// (best-<task>, last with resume state, final), TensorBoard scalars and metrics.jsonl.
+// Deterministic on CPU for a seed and thread count: dropout is reseeded from (seed, step), so a
+// run resumed from last/ continues the uninterrupted run's loss curve exactly.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "mtst/model/multitask_model.h"
+#include "mtst/train/evaluation.h"
+#include "mtst/train/train_config.h"
+
+namespace mtst {
+
+struct TrainerOptions {
+  std::filesystem::path output_dir;  // empty: nothing is written (benchmarks)
+  bool resume = false;               // continue from output_dir/last
+  bool overwrite = false;            // replace a previous run's outputs in output_dir
+  bool progress = true;              // progress line on stderr
+  bool cache_embeddings = true;      // backbone frozen: encode each dataset once
+  size_t max_train_examples = 0;     // > 0: only the first N training examples of each task
+};
+
+struct TrainResult {
+  int64_t steps = 0;
+  bool early_stopped = false;
+  double seconds = 0;              // this invocation's wall time
+  nlohmann::json last_validation;  // per task evaluation_json, or null without validation
+};
+
+class Trainer {
+ public:
+  // Loads data, builds (or, with resume, restores) the model, optimizer and sampler. Throws
+  // mtst::Error for anything it cannot train (freeze "all", missing files, an existing run in
+  // output_dir without resume/overwrite, ...).
+  Trainer(const TrainConfig& config, const TrainerOptions& options);
+  ~Trainer();
+
+  // Trains to max_steps / max_epochs or an early stop, validating, logging and checkpointing.
+  TrainResult run();
+  // For benchmarks and tests: N more steps without validation, logs or checkpoints. Returns the
+  // number of samples (sentences, all tasks) processed.
+  size_t run_steps(int64_t n);
+
+  int64_t step() const;
+  int64_t total_steps() const;
+  int64_t steps_per_epoch() const;
+  // Combined training loss of every step run by this object, in order.
+  const std::vector<double>& loss_history() const;
+  // Seconds spent encoding datasets into the frozen-backbone cache (0 without it).
+  double cache_seconds() const;
+  // Validation of every task that has a validation split, with the current weights.
+  std::vector<TaskEvaluation> validate();
+  MultiTaskModel& model();
+
+  // The config stored in RUN_DIR/last (with OVERRIDES applied), for `mtst train --resume`.
+  static TrainConfig resume_config(const std::filesystem::path& run_dir,
+                                   const std::vector<std::string>& overrides);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mtst

@@ -1,0 +1,287 @@
+// The training loop, validation, early stopping, logging and checkpoints (see trainer.h).
+#include "mtst/train/trainer.h"
+
+#include <torch/nn/utils/clip_grad.h>
+#include <torch/serialize.h>
+#include <torch/utils.h>
+
+#include <chrono>
+#include <cmath>
+#include <fstream>
+
+#include "mtst/error.h"
+#include "mtst/io/atomic_file.h"
+#include "mtst/io/json_file.h"
+#include "mtst/train/embedding_cache.h"
+#include "mtst/train/progress.h"
+#include "mtst/train/train_step.h"
+#include "train/trainer_impl.h"
+
+namespace mtst {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Dropout draws from the global generator; reseeding it from (seed, step) makes every step's
+// masks independent of what ran before, so a resumed run draws the same masks.
+void seed_step(uint64_t seed, int64_t step) {
+  torch::manual_seed(seed * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(step) + 1);
+}
+
+void append_line(const fs::path& file, const nlohmann::json& j) {
+  std::ofstream out(file, std::ios::app);
+  out << j.dump() << "\n";
+  if (!out) throw Error("cannot append to " + file.string());
+}
+
+}  // namespace
+
+double Trainer::Impl::lr_factor() const { return schedule->factor(step); }
+
+size_t Trainer::Impl::train_step() {
+  const auto plan = sampler->next_step();
+  const double factor = lr_factor();
+  for (size_t g = 0; g < optimizer->param_groups().size(); ++g) {
+    optimizer->param_groups()[g].options().set_lr(base_lrs[g] * factor);
+  }
+  seed_step(config.seed, step);
+  optimizer->zero_grad();
+  size_t samples = 0;
+  StepLoss loss;
+  if (cached) {
+    std::vector<CachedBatch> batches;
+    for (size_t t = 0; t < tasks.size(); ++t) {
+      const auto& task = tasks[t];
+      std::vector<int64_t> rows(plan[t].begin(), plan[t].end()), labels;
+      for (size_t i : plan[t]) labels.push_back(task.train_labels[i]);
+      const auto index = at::tensor(rows, at::kLong);
+      batches.push_back({task.name, task.train_cache.index_select(0, index),
+                         at::tensor(labels, at::kLong), task.weight, task.class_weights});
+      samples += rows.size();
+    }
+    loss = forward_backward(model, batches, config.precision);
+  } else {
+    std::vector<TaskBatch> batches;
+    for (size_t t = 0; t < tasks.size(); ++t) {
+      const auto& task = tasks[t];
+      std::vector<const std::vector<int64_t>*> ids;
+      std::vector<int64_t> labels;
+      for (size_t i : plan[t]) {
+        ids.push_back(&task.train_ids[i]);
+        labels.push_back(task.train_labels[i]);
+      }
+      auto batch = collate_ids(tokenizer->pad_id(), task.name, ids, labels, task.weight);
+      batch.class_weights = task.class_weights;
+      batches.push_back(std::move(batch));
+      samples += ids.size();
+    }
+    loss = forward_backward(model, batches, config.precision);
+  }
+  if (config.grad_clip > 0) torch::nn::utils::clip_grad_norm_(trainable, config.grad_clip);
+  optimizer->step();
+  ++step;
+  losses.push_back(loss.combined);
+  return samples;
+}
+
+std::vector<TaskEvaluation> Trainer::Impl::validate() {
+  std::vector<TaskEvaluation> out;
+  for (size_t t = 0; t < tasks.size(); ++t) {
+    const auto& task = tasks[t];
+    if (task.val_labels.empty()) continue;
+    const at::Tensor embeddings = cached
+                                      ? task.val_cache
+                                      : cache_embeddings(model, *tokenizer, task.val_texts,
+                                                         info.max_seq_length, 64, config.precision);
+    out.push_back(
+        evaluate_head(model, task.name, info.tasks[t].labels, embeddings, task.val_labels));
+  }
+  return out;
+}
+
+nlohmann::json Trainer::Impl::state_json() const {
+  nlohmann::json best = nlohmann::json::object();
+  for (const auto& t : tasks) {
+    best[t.name] = std::isfinite(t.best_val_loss) ? nlohmann::json(t.best_val_loss) : nullptr;
+  }
+  return {
+      {"step", step},
+      {"total_steps", total_steps},
+      {"sampler", nlohmann::json::parse(sampler->state())},
+      {"best_monitor", std::isnan(best_monitor) ? nlohmann::json() : nlohmann::json(best_monitor)},
+      {"evals_without_improvement", evals_without_improvement},
+      {"stopped", stopped},
+      {"best_val_loss", best}};
+}
+
+void Trainer::Impl::save_checkpoint(const std::string& name, bool with_state) {
+  if (options.output_dir.empty()) return;
+  std::function<void(const fs::path&)> extra;
+  if (with_state) {
+    extra = [this](const fs::path& tmp) {
+      torch::save(*optimizer, (tmp / "optimizer.pt").string());
+      write_file_atomic(tmp / "trainer_state.json", state_json().dump(2) + "\n");
+    };
+  }
+  save_model_dir(options.output_dir / name, model, tokenizer_dir, info, extra);
+  // Checkpoints after the first copy their tokenizer from last/, which stays complete.
+}
+
+Trainer::~Trainer() = default;
+
+int64_t Trainer::step() const { return impl_->step; }
+int64_t Trainer::total_steps() const { return impl_->total_steps; }
+int64_t Trainer::steps_per_epoch() const {
+  return static_cast<int64_t>(impl_->sampler->steps_per_epoch());
+}
+const std::vector<double>& Trainer::loss_history() const { return impl_->losses; }
+double Trainer::cache_seconds() const { return impl_->cache_seconds; }
+MultiTaskModel& Trainer::model() { return impl_->model; }
+std::vector<TaskEvaluation> Trainer::validate() { return impl_->validate(); }
+
+size_t Trainer::run_steps(int64_t n) {
+  size_t samples = 0;
+  for (int64_t i = 0; i < n; ++i) samples += impl_->train_step();
+  return samples;
+}
+
+TrainResult Trainer::run() {
+  auto& s = *impl_;
+  TrainResult result;
+  const auto start = std::chrono::steady_clock::now();
+  ProgressBar progress(s.total_steps, s.options.progress);
+  const bool lower_is_better = s.config.early_stopping_monitor == "val_loss";
+  const fs::path metrics = s.options.output_dir / "metrics.jsonl";
+  const bool write = !s.options.output_dir.empty();
+  size_t samples = 0, window_samples = 0;
+  double window_loss = 0;
+  int64_t window_steps = 0;
+  auto window_start = std::chrono::steady_clock::now();
+  constexpr int64_t kLogEvery = 10;
+  while (s.step < s.total_steps && !s.stopped) {
+    const double lr_backbone = s.config.lr_backbone * s.lr_factor();
+    const double lr_heads = s.config.lr_heads * s.lr_factor();
+    const size_t n = s.train_step();
+    samples += n;
+    window_samples += n;
+    window_loss += s.losses.back();
+    ++window_steps;
+    const double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    progress.update(s.step, s.losses.back(), static_cast<double>(samples) / elapsed);
+    if (!std::isfinite(s.losses.back())) {
+      throw Error("training diverged at step " + std::to_string(s.step) +
+                  " (loss is not finite); lower the learning rates");
+    }
+    if (write && (s.step % kLogEvery == 0 || s.step == s.total_steps)) {
+      const double window_s =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
+      const double mean_loss = window_loss / static_cast<double>(window_steps);
+      const double rate = static_cast<double>(window_samples) / window_s;
+      s.events->add_scalar("train/loss", mean_loss, s.step);
+      s.events->add_scalar("train/lr_backbone", lr_backbone, s.step);
+      s.events->add_scalar("train/lr_heads", lr_heads, s.step);
+      s.events->add_scalar("train/samples_per_s", rate, s.step);
+      append_line(metrics, {{"type", "train"},
+                            {"step", s.step},
+                            {"epoch", static_cast<double>(s.step) /
+                                          static_cast<double>(s.sampler->steps_per_epoch())},
+                            {"loss", mean_loss},
+                            {"lr_backbone", lr_backbone},
+                            {"lr_heads", lr_heads},
+                            {"samples_per_s", rate}});
+      window_loss = 0;
+      window_steps = 0;
+      window_samples = 0;
+      window_start = std::chrono::steady_clock::now();
+    }
+    const bool eval_now = s.step % s.eval_interval == 0 || s.step == s.total_steps;
+    if (!eval_now) continue;
+    const auto evals = s.validate();
+    if (!evals.empty()) {
+      double combined = 0, weights = 0, accuracy = 0, f1 = 0;
+      nlohmann::json line = {
+          {"type", "eval"}, {"step", s.step}, {"tasks", nlohmann::json::object()}};
+      std::string report = "validation at step " + std::to_string(s.step) + ":";
+      for (const auto& e : evals) {
+        const auto it = std::find_if(s.tasks.begin(), s.tasks.end(),
+                                     [&](const TrainTask& t) { return t.name == e.task; });
+        combined += it->weight * e.loss;
+        weights += it->weight;
+        accuracy += e.matrix.accuracy();
+        f1 += e.matrix.macro_f1();
+        char buf[200];
+        std::snprintf(buf, sizeof buf, "  %s loss %.4f acc %.4f F1 %.4f", e.task.c_str(), e.loss,
+                      e.matrix.accuracy(), e.matrix.macro_f1());
+        report += buf;
+        line["tasks"][e.task] = {
+            {"loss", e.loss}, {"accuracy", e.matrix.accuracy()}, {"macro_f1", e.matrix.macro_f1()}};
+        if (write) {
+          s.events->add_scalar("val/" + e.task + "/loss", e.loss, s.step);
+          s.events->add_scalar("val/" + e.task + "/accuracy", e.matrix.accuracy(), s.step);
+          s.events->add_scalar("val/" + e.task + "/macro_f1", e.matrix.macro_f1(), s.step);
+        }
+        if (e.loss < it->best_val_loss) {
+          it->best_val_loss = e.loss;
+          s.save_checkpoint("best-" + e.task, false);
+        }
+      }
+      combined /= weights;
+      const double count = static_cast<double>(evals.size());
+      const double monitored = s.config.early_stopping_monitor == "val_loss" ? combined
+                               : s.config.early_stopping_monitor == "val_accuracy"
+                                   ? accuracy / count
+                                   : f1 / count;
+      const bool improved = std::isnan(s.best_monitor) ||
+                            (lower_is_better ? monitored < s.best_monitor - s.config.min_delta
+                                             : monitored > s.best_monitor + s.config.min_delta);
+      if (improved) {
+        s.best_monitor = monitored;
+        s.evals_without_improvement = 0;
+      } else {
+        ++s.evals_without_improvement;
+        if (s.config.patience > 0 && s.evals_without_improvement >= s.config.patience) {
+          s.stopped = true;
+          result.early_stopped = true;
+          report += "\nearly stop: " + s.config.early_stopping_monitor + " has not improved for " +
+                    std::to_string(s.evals_without_improvement) + " evaluations";
+        }
+      }
+      line["combined_loss"] = combined;
+      line[s.config.early_stopping_monitor] = monitored;
+      if (write) {
+        s.events->add_scalar("val/loss", combined, s.step);
+        append_line(metrics, line);
+        s.events->flush();
+      }
+      progress.message(report);
+      result.last_validation = nlohmann::json::array();
+      for (const auto& e : evals) result.last_validation.push_back(evaluation_json(e));
+    }
+    s.save_checkpoint("last", true);
+  }
+  progress.finish();
+  if (write) {
+    s.save_checkpoint("last", true);
+    s.save_checkpoint("final", false);
+    s.events->flush();
+  }
+  result.steps = s.step;
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
+
+TrainConfig Trainer::resume_config(const fs::path& run_dir,
+                                   const std::vector<std::string>& overrides) {
+  const auto file = run_dir / "last" / "mtst.json";
+  auto j = read_json_file(file);
+  if (!j.contains("training_config") || !j.at("training_config").is_object()) {
+    throw Error(file.string() + ": no training_config to resume from");
+  }
+  auto config = j.at("training_config");
+  for (const auto& o : overrides) apply_override(config, o);
+  return TrainConfig::from_json(config, run_dir, file.string());
+}
+
+}  // namespace mtst

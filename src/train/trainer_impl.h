@@ -1,0 +1,77 @@
+// The trainer's state, shared by trainer_setup.cpp (building or restoring it) and trainer.cpp
+// (the loop, validation and checkpoints). Internal to src/train.
+#pragma once
+
+#include <torch/optim/adamw.h>
+
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "mtst/io/tfevents.h"
+#include "mtst/model/model_dir.h"
+#include "mtst/text/tokenizer.h"
+#include "mtst/train/lr_schedule.h"
+#include "mtst/train/sampler.h"
+#include "mtst/train/trainer.h"
+
+namespace mtst {
+
+struct TrainTask {
+  std::string name;
+  double weight = 1.0;
+  at::Tensor class_weights;  // undefined: none
+  std::vector<std::vector<int64_t>> train_ids;
+  std::vector<int64_t> train_labels;
+  std::vector<std::string> val_texts;
+  std::vector<int64_t> val_labels;
+  at::Tensor train_cache, val_cache;  // frozen backbone with the cache: [N,H] embeddings
+  double best_val_loss = std::numeric_limits<double>::infinity();
+};
+
+struct Trainer::Impl {
+  TrainConfig config;
+  TrainerOptions options;
+  MultiTaskModel model{nullptr};
+  std::shared_ptr<Tokenizer> tokenizer;
+  std::filesystem::path tokenizer_dir;  // tokenizer files copied into every checkpoint
+  ModelDirInfo info;
+  std::vector<TrainTask> tasks;
+  bool backbone_frozen = false;
+  bool cached = false;  // heads train on cached embeddings
+  double cache_seconds = 0;
+
+  std::unique_ptr<MultiTaskSampler> sampler;
+  std::unique_ptr<torch::optim::AdamW> optimizer;
+  std::vector<double> base_lrs;  // per optimizer parameter group
+  std::vector<at::Tensor> trainable;
+  std::unique_ptr<LrSchedule> schedule;
+  int64_t step = 0, total_steps = 0, eval_interval = 0;
+
+  // early stopping
+  double best_monitor = std::numeric_limits<double>::quiet_NaN();
+  int64_t evals_without_improvement = 0;
+  bool stopped = false;
+
+  std::vector<double> losses;
+  std::unique_ptr<TfEventsWriter> events;
+
+  // trainer_setup.cpp
+  void load_data();
+  void build_model();
+  void restore_model(const std::filesystem::path& last_dir);
+  void build_optimizer();
+  void build_cache();
+  void restore_state(const std::filesystem::path& last_dir);
+  void prepare_output_dir();
+
+  // trainer.cpp
+  double lr_factor() const;
+  size_t train_step();
+  std::vector<TaskEvaluation> validate();
+  void save_checkpoint(const std::string& name, bool with_state);
+  nlohmann::json state_json() const;
+};
+
+}  // namespace mtst

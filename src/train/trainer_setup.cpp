@@ -1,0 +1,257 @@
+// Building a training run: data, model (fresh, from a backbone, or restored from last/),
+// optimizer groups, the frozen-backbone cache and the output directory (see trainer.h).
+#include <torch/serialize.h>
+#include <torch/utils.h>
+
+#include <chrono>
+#include <cmath>
+#include <fstream>
+
+#include "mtst/error.h"
+#include "mtst/io/json_file.h"
+#include "mtst/model/model_layout.h"
+#include "mtst/model/weights.h"
+#include "mtst/train/embedding_cache.h"
+#include "mtst/train/freeze.h"
+#include "train/trainer_impl.h"
+
+namespace mtst {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string data_summary(const std::string& task, const std::string& split, const TaskData& d) {
+  std::string s = task + "/" + split + ": " + std::to_string(d.examples.size()) + " examples";
+  if (d.skipped > 0) {
+    s += ", " + std::to_string(d.skipped) + " bad rows skipped (first: " + d.skip_reasons[0] + ")";
+  }
+  return s;
+}
+
+}  // namespace
+
+void Trainer::Impl::load_data() {
+  for (const auto& tc : config.tasks) {
+    TrainTask task;
+    task.name = tc.name;
+    task.weight = tc.loss_weight;
+    if (!tc.class_weights.empty()) {
+      task.class_weights = at::tensor(tc.class_weights, at::kDouble).to(at::kFloat);
+    }
+    auto train = load_task_data(tc.splits.at("train"));
+    if (options.max_train_examples > 0 && train.examples.size() > options.max_train_examples) {
+      train.examples.resize(options.max_train_examples);
+    }
+    if (train.examples.empty()) throw Error("task " + tc.name + ": the train split is empty");
+    if (options.progress)
+      std::fprintf(stderr, "%s\n", data_summary(tc.name, "train", train).c_str());
+    for (const auto& ex : train.examples) {
+      task.train_ids.push_back(tokenizer->encode(ex.text, info.max_seq_length));
+      task.train_labels.push_back(ex.label);
+    }
+    const auto val = tc.splits.find("validation");
+    if (val != tc.splits.end()) {
+      const auto data = load_task_data(val->second);
+      if (options.progress) {
+        std::fprintf(stderr, "%s\n", data_summary(tc.name, "validation", data).c_str());
+      }
+      for (const auto& ex : data.examples) {
+        task.val_texts.push_back(ex.text);
+        task.val_labels.push_back(ex.label);
+      }
+    }
+    tasks.push_back(std::move(task));
+  }
+}
+
+void Trainer::Impl::build_model() {
+  BertModel bert{nullptr};
+  std::vector<PoolingMode> default_pooling{PoolingMode::kMean};
+  size_t default_max_len = 0;
+  if (!config.backbone_model_dir.empty()) {
+    const auto layout = read_model_layout(config.backbone_model_dir);
+    tokenizer_dir = layout.transformer_dir;
+    bert = BertModel(BertConfig::from_file(tokenizer_dir / "config.json"));
+    const auto weights = find_weight_file(tokenizer_dir);
+    load_bert_weights(bert, read_weight_file(weights), weights.string());
+    default_pooling = layout.pooling;
+    default_max_len = layout.max_seq_length;
+    info.normalize = layout.normalize;
+  } else {
+    const fs::path config_file = config.backbone_config;
+    tokenizer_dir = config_file.parent_path();
+    bert = BertModel(BertConfig::from_file(config_file));
+    init_bert_weights(bert, config.seed);
+  }
+  tokenizer = std::make_shared<Tokenizer>(Tokenizer::from_dir(tokenizer_dir));
+  if (tokenizer->vocab_size() > static_cast<size_t>(bert->config().vocab_size)) {
+    throw Error(tokenizer_dir.string() + ": the tokenizer has more tokens than the model's vocab");
+  }
+  info.pooling = config.pooling.empty() ? default_pooling : config.pooling;
+  // sentence-transformers concatenates pooled vectors in this fixed order; so do the heads.
+  std::sort(info.pooling.begin(), info.pooling.end());
+  info.pooling.erase(std::unique(info.pooling.begin(), info.pooling.end()), info.pooling.end());
+  size_t max_len = config.max_seq_length;
+  if (max_len == 0) max_len = default_max_len;
+  if (max_len == 0) max_len = tokenizer->model_max_length();
+  const auto positions = static_cast<size_t>(bert->config().max_position_embeddings);
+  info.max_seq_length = max_len == 0 ? positions : std::min(max_len, positions);
+  info.training_config = config.to_json();
+
+  const int64_t embedding = bert->config().hidden_size * static_cast<int64_t>(info.pooling.size());
+  std::vector<std::pair<std::string, HeadConfig>> heads;
+  for (const auto& tc : config.tasks) {
+    TaskInfo task{tc.name, tc.splits.at("train").labels, tc.head};
+    task.head.input_size = embedding;
+    task.head.num_classes = static_cast<int64_t>(task.labels.size());
+    heads.emplace_back(task.name, task.head);
+    info.tasks.push_back(task);
+  }
+  torch::manual_seed(config.seed);  // the heads' default initialisation draws from it
+  model = MultiTaskModel(bert, heads, info.pooling);
+}
+
+void Trainer::Impl::restore_model(const fs::path& last_dir) {
+  auto loaded = load_model_dir(last_dir);
+  model = loaded.model;
+  tokenizer = loaded.tokenizer;
+  info = loaded.info;
+  info.training_config = config.to_json();
+  tokenizer_dir = last_dir;
+  for (const auto& tc : config.tasks) {
+    const bool known = std::any_of(info.tasks.begin(), info.tasks.end(),
+                                   [&](const TaskInfo& t) { return t.name == tc.name; });
+    if (!known) throw Error(last_dir.string() + ": the checkpoint has no head for " + tc.name);
+  }
+}
+
+void Trainer::Impl::build_optimizer() {
+  const auto policy = FreezePolicy::parse(config.freeze);
+  backbone_frozen = policy.backbone_frozen();
+  const auto params = apply_freeze(model, policy);
+  trainable = params.backbone;
+  trainable.insert(trainable.end(), params.heads.begin(), params.heads.end());
+  // Weight decay on matrices only: biases and LayerNorm weights (the 1-D parameters) are not
+  // decayed, as Hugging Face's Trainer does.
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  auto add_groups = [&](const std::vector<at::Tensor>& list, double lr) {
+    std::vector<at::Tensor> decay, no_decay;
+    for (const auto& p : list) (p.dim() >= 2 ? decay : no_decay).push_back(p);
+    for (auto* group : {&decay, &no_decay}) {
+      if (group->empty()) continue;
+      auto opts = std::make_unique<torch::optim::AdamWOptions>(lr);
+      opts->betas({config.beta1, config.beta2}).eps(config.eps);
+      opts->weight_decay(group == &decay ? config.weight_decay : 0.0);
+      groups.emplace_back(*group, std::move(opts));
+      base_lrs.push_back(lr);
+    }
+  };
+  add_groups(params.backbone, config.lr_backbone);
+  add_groups(params.heads, config.lr_heads);
+  optimizer = std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(1e-3));
+
+  std::vector<size_t> sizes;
+  for (const auto& t : tasks) sizes.push_back(t.train_ids.size());
+  SamplerOptions so;
+  so.strategy = config.sampling;
+  so.batch_size = config.batch_size;
+  so.temperature = config.sampling_temperature;
+  so.seed = config.seed;
+  sampler = std::make_unique<MultiTaskSampler>(sizes, so);
+  const auto per_epoch = static_cast<int64_t>(sampler->steps_per_epoch());
+  total_steps = config.max_steps > 0 ? config.max_steps : config.max_epochs * per_epoch;
+  const int64_t warmup =
+      config.warmup_steps > 0
+          ? config.warmup_steps
+          : static_cast<int64_t>(std::ceil(config.warmup_ratio * static_cast<double>(total_steps)));
+  schedule = std::make_unique<LrSchedule>(config.schedule, total_steps, warmup);
+  eval_interval = config.eval_interval > 0 ? config.eval_interval : per_epoch;
+}
+
+void Trainer::Impl::build_cache() {
+  if (backbone_frozen) model->bert->eval();  // a frozen encoder runs without dropout
+  cached = backbone_frozen && options.cache_embeddings;
+  if (!cached) return;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (auto& task : tasks) {
+    task.train_cache =
+        cache_embeddings(model, tokenizer->pad_id(), task.train_ids, 64, config.precision);
+    if (!task.val_texts.empty()) {
+      task.val_cache = cache_embeddings(model, *tokenizer, task.val_texts, info.max_seq_length, 64,
+                                        config.precision);
+    }
+  }
+  cache_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+void Trainer::Impl::restore_state(const fs::path& last_dir) {
+  const auto file = last_dir / "trainer_state.json";
+  const auto state = read_json_file(file);
+  const std::string where = file.string();
+  step = json_required<int64_t>(state, "step", where);
+  sampler->restore(state.at("sampler").dump());
+  best_monitor = state.at("best_monitor").is_null() ? std::numeric_limits<double>::quiet_NaN()
+                                                    : state.at("best_monitor").get<double>();
+  evals_without_improvement = json_required<int64_t>(state, "evals_without_improvement", where);
+  stopped = json_required<bool>(state, "stopped", where);
+  for (auto& task : tasks) {
+    const auto& best = state.at("best_val_loss");
+    if (best.contains(task.name) && !best.at(task.name).is_null()) {
+      task.best_val_loss = best.at(task.name).get<double>();
+    }
+  }
+  torch::load(*optimizer, (last_dir / "optimizer.pt").string());
+}
+
+void Trainer::Impl::prepare_output_dir() {
+  const auto& dir = options.output_dir;
+  if (dir.empty()) return;
+  if (!options.resume) {
+    std::vector<fs::path> previous;
+    if (fs::exists(dir)) {
+      for (const auto& entry : fs::directory_iterator(dir)) {
+        const std::string name = entry.path().filename().string();
+        if (name == "last" || name == "final" || name.rfind("best-", 0) == 0 ||
+            name == "tensorboard" || name == "metrics.jsonl" || name == "train_config.json") {
+          previous.push_back(entry.path());
+        }
+      }
+    }
+    if (!previous.empty() && !options.overwrite) {
+      throw Error(dir.string() +
+                  " already holds a training run; continue it with --resume, or pass "
+                  "--overwrite to replace it");
+    }
+    for (const auto& p : previous) fs::remove_all(p);
+  }
+  fs::create_directories(dir);
+  std::ofstream(dir / "train_config.json") << config.to_json().dump(2) << "\n";
+  events = std::make_unique<TfEventsWriter>(dir / "tensorboard");
+}
+
+Trainer::Trainer(const TrainConfig& config, const TrainerOptions& options)
+    : impl_(std::make_unique<Impl>()) {
+  auto& s = *impl_;
+  s.config = config;
+  s.options = options;
+  const fs::path last = options.output_dir / "last";
+  if (options.resume) {
+    if (!fs::exists(last / "trainer_state.json")) {
+      throw Error(options.output_dir.string() +
+                  ": no last/ checkpoint with trainer state to resume");
+    }
+    s.restore_model(last);
+  } else {
+    s.build_model();
+  }
+  s.load_data();
+  s.build_optimizer();
+  if (options.resume) s.restore_state(last);
+  s.build_cache();
+  s.prepare_output_dir();
+  s.model->train();
+  if (s.backbone_frozen) s.model->bert->eval();
+}
+
+}  // namespace mtst
