@@ -46,6 +46,7 @@ void ProgressBar::update(int64_t step, double loss, double samples_per_s) {
 }
 
 void ProgressBar::message(const std::string& text) {
+  if (!enabled_) return;
   if (drawn_) std::fputs("\n", stderr);
   drawn_ = false;
   std::fputs(text.c_str(), stderr);

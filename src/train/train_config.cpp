@@ -20,7 +20,7 @@ const std::map<std::string, std::vector<std::string>>& schema() {
   static const std::map<std::string, std::vector<std::string>> kSchema = {
       {"",
        {"backbone", "tasks", "sampling", "optimizer", "schedule", "early_stopping", "training"}},
-      {"backbone", {"model", "init", "config", "pooling", "max_seq_length"}},
+      {"backbone", {"model", "init", "config", "tokenizer", "pooling", "max_seq_length"}},
       {"tasks[]",
        {"name", "files", "text_column", "label_column", "labels", "skip_bad_rows", "head",
         "loss_weight", "class_weights"}},
@@ -276,8 +276,10 @@ TrainConfig TrainConfig::from_json(const json& j, const fs::path& base_dir,
   }
   if (has_model) {
     c.backbone_model_dir = resolve(non_empty_path(backbone, "model", bw));
-    if (backbone.contains("config") && !backbone.at("config").is_null()) {
-      fail(bw, "config", "only goes with 'init' (a model directory holds its own config)");
+    for (const char* key : {"config", "tokenizer"}) {
+      if (backbone.contains(key) && !backbone.at(key).is_null()) {
+        fail(bw, key, "only goes with 'init' (a model directory holds its own)");
+      }
     }
   } else {
     c.backbone_init = one_of(backbone, "init", "", {"random"}, bw);
@@ -285,6 +287,9 @@ TrainConfig TrainConfig::from_json(const json& j, const fs::path& base_dir,
       fail(bw, "config", "is missing (\"init\": \"random\" needs a BERT config.json)");
     }
     c.backbone_config = resolve(non_empty_path(backbone, "config", bw));
+    c.backbone_tokenizer = backbone.contains("tokenizer") && !backbone.at("tokenizer").is_null()
+                               ? resolve(non_empty_path(backbone, "tokenizer", bw))
+                               : std::filesystem::path(c.backbone_config).parent_path().string();
   }
   if (backbone.contains("pooling") && !backbone.at("pooling").is_null()) {
     const json& p = backbone.at("pooling");
@@ -389,6 +394,7 @@ json TrainConfig::to_json() const {
   } else {
     backbone["init"] = backbone_init;
     backbone["config"] = backbone_config;
+    backbone["tokenizer"] = backbone_tokenizer;
   }
   json modes = json::array();
   for (PoolingMode m : pooling) modes.push_back(pooling_mode_name(m));

@@ -1,8 +1,6 @@
 // The training loop, validation, early stopping, logging and checkpoints (see trainer.h).
 #include "mtst/train/trainer.h"
 
-#include <torch/nn/utils/clip_grad.h>
-#include <torch/serialize.h>
 #include <torch/utils.h>
 
 #include <chrono>
@@ -12,6 +10,7 @@
 #include "mtst/error.h"
 #include "mtst/io/atomic_file.h"
 #include "mtst/io/json_file.h"
+#include "mtst/io/safetensors.h"
 #include "mtst/train/embedding_cache.h"
 #include "mtst/train/progress.h"
 #include "mtst/train/train_step.h"
@@ -42,9 +41,7 @@ double Trainer::Impl::lr_factor() const { return schedule->factor(step); }
 size_t Trainer::Impl::train_step() {
   const auto plan = sampler->next_step();
   const double factor = lr_factor();
-  for (size_t g = 0; g < optimizer->param_groups().size(); ++g) {
-    optimizer->param_groups()[g].options().set_lr(base_lrs[g] * factor);
-  }
+  for (size_t g = 0; g < optimizer->num_groups(); ++g) optimizer->set_lr(g, base_lrs[g] * factor);
   seed_step(config.seed, step);
   optimizer->zero_grad();
   size_t samples = 0;
@@ -78,8 +75,7 @@ size_t Trainer::Impl::train_step() {
     }
     loss = forward_backward(model, batches, config.precision);
   }
-  if (config.grad_clip > 0) torch::nn::utils::clip_grad_norm_(trainable, config.grad_clip);
-  optimizer->step();
+  optimizer->step(config.grad_clip);
   ++step;
   losses.push_back(loss.combined);
   return samples;
@@ -120,7 +116,7 @@ void Trainer::Impl::save_checkpoint(const std::string& name, bool with_state) {
   std::function<void(const fs::path&)> extra;
   if (with_state) {
     extra = [this](const fs::path& tmp) {
-      torch::save(*optimizer, (tmp / "optimizer.pt").string());
+      write_safetensors(tmp / "optimizer.safetensors", optimizer->state());
       write_file_atomic(tmp / "trainer_state.json", state_json().dump(2) + "\n");
     };
   }
@@ -196,7 +192,14 @@ TrainResult Trainer::run() {
       window_samples = 0;
       window_start = std::chrono::steady_clock::now();
     }
+    const bool interrupt =
+        s.options.interrupt_after_steps > 0 && s.step >= s.options.interrupt_after_steps;
     const bool eval_now = s.step % s.eval_interval == 0 || s.step == s.total_steps;
+    if (interrupt) {
+      if (!eval_now) s.save_checkpoint("last", true);
+      if (write) s.events->flush();
+      if (!eval_now) break;
+    }
     if (!eval_now) continue;
     const auto evals = s.validate();
     if (!evals.empty()) {
@@ -260,9 +263,13 @@ TrainResult Trainer::run() {
       for (const auto& e : evals) result.last_validation.push_back(evaluation_json(e));
     }
     s.save_checkpoint("last", true);
+    if (interrupt) break;
   }
   progress.finish();
-  if (write) {
+  const bool interrupted = s.options.interrupt_after_steps > 0 &&
+                           s.step >= s.options.interrupt_after_steps && s.step < s.total_steps &&
+                           !s.stopped;
+  if (write && !interrupted) {
     s.save_checkpoint("last", true);
     s.save_checkpoint("final", false);
     s.events->flush();

@@ -2,8 +2,6 @@
 // (the loop, validation and checkpoints). Internal to src/train.
 #pragma once
 
-#include <torch/optim/adamw.h>
-
 #include <limits>
 #include <memory>
 #include <string>
@@ -12,6 +10,7 @@
 #include "mtst/io/tfevents.h"
 #include "mtst/model/model_dir.h"
 #include "mtst/text/tokenizer.h"
+#include "mtst/train/adamw.h"
 #include "mtst/train/lr_schedule.h"
 #include "mtst/train/sampler.h"
 #include "mtst/train/trainer.h"
@@ -43,9 +42,8 @@ struct Trainer::Impl {
   double cache_seconds = 0;
 
   std::unique_ptr<MultiTaskSampler> sampler;
-  std::unique_ptr<torch::optim::AdamW> optimizer;
+  std::unique_ptr<FusedAdamW> optimizer;
   std::vector<double> base_lrs;  // per optimizer parameter group
-  std::vector<at::Tensor> trainable;
   std::unique_ptr<LrSchedule> schedule;
   int64_t step = 0, total_steps = 0, eval_interval = 0;
 

@@ -1,6 +1,5 @@
 // Building a training run: data, model (fresh, from a backbone, or restored from last/),
 // optimizer groups, the frozen-backbone cache and the output directory (see trainer.h).
-#include <torch/serialize.h>
 #include <torch/utils.h>
 
 #include <chrono>
@@ -9,6 +8,7 @@
 
 #include "mtst/error.h"
 #include "mtst/io/json_file.h"
+#include "mtst/io/safetensors.h"
 #include "mtst/model/model_layout.h"
 #include "mtst/model/weights.h"
 #include "mtst/train/embedding_cache.h"
@@ -80,7 +80,7 @@ void Trainer::Impl::build_model() {
     info.normalize = layout.normalize;
   } else {
     const fs::path config_file = config.backbone_config;
-    tokenizer_dir = config_file.parent_path();
+    tokenizer_dir = config.backbone_tokenizer;
     bert = BertModel(BertConfig::from_file(config_file));
     init_bert_weights(bert, config.seed);
   }
@@ -130,26 +130,21 @@ void Trainer::Impl::build_optimizer() {
   const auto policy = FreezePolicy::parse(config.freeze);
   backbone_frozen = policy.backbone_frozen();
   const auto params = apply_freeze(model, policy);
-  trainable = params.backbone;
-  trainable.insert(trainable.end(), params.heads.begin(), params.heads.end());
   // Weight decay on matrices only: biases and LayerNorm weights (the 1-D parameters) are not
   // decayed, as Hugging Face's Trainer does.
-  std::vector<torch::optim::OptimizerParamGroup> groups;
+  std::vector<AdamWGroup> groups;
   auto add_groups = [&](const std::vector<at::Tensor>& list, double lr) {
-    std::vector<at::Tensor> decay, no_decay;
-    for (const auto& p : list) (p.dim() >= 2 ? decay : no_decay).push_back(p);
+    AdamWGroup decay{{}, lr, config.weight_decay}, no_decay{{}, lr, 0.0};
+    for (const auto& p : list) (p.dim() >= 2 ? decay : no_decay).params.push_back(p);
     for (auto* group : {&decay, &no_decay}) {
-      if (group->empty()) continue;
-      auto opts = std::make_unique<torch::optim::AdamWOptions>(lr);
-      opts->betas({config.beta1, config.beta2}).eps(config.eps);
-      opts->weight_decay(group == &decay ? config.weight_decay : 0.0);
-      groups.emplace_back(*group, std::move(opts));
+      if (group->params.empty()) continue;
+      groups.push_back(*group);
       base_lrs.push_back(lr);
     }
   };
   add_groups(params.backbone, config.lr_backbone);
   add_groups(params.heads, config.lr_heads);
-  optimizer = std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(1e-3));
+  optimizer = std::make_unique<FusedAdamW>(groups, config.beta1, config.beta2, config.eps);
 
   std::vector<size_t> sizes;
   for (const auto& t : tasks) sizes.push_back(t.train_ids.size());
@@ -201,7 +196,7 @@ void Trainer::Impl::restore_state(const fs::path& last_dir) {
       task.best_val_loss = best.at(task.name).get<double>();
     }
   }
-  torch::load(*optimizer, (last_dir / "optimizer.pt").string());
+  optimizer->load_state(read_safetensors(last_dir / "optimizer.safetensors"));
 }
 
 void Trainer::Impl::prepare_output_dir() {

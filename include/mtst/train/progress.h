@@ -1,4 +1,4 @@
-// A one-line training progress display on stderr: step/total, loss, samples/s and ETA. On a
+// A one-line training progress display on stderr (silent when disabled): step/total, loss, samples/s and ETA. On a
 // terminal it redraws in place (at most ~5 times a second); otherwise it prints a plain line
 // every 5% of the run so logs stay short. Nothing else writes through it.
 #pragma once

@@ -23,7 +23,8 @@ namespace mtst {
 // JSON layout (every section but "backbone" and "tasks" is optional; absent keys take the
 // defaults below; unknown keys anywhere are errors, so typos do not pass silently):
 // {
-//   "backbone": {"model": "dir"} | {"init": "random", "config": "bert_config.json"},
+//   "backbone": {"model": "dir"} | {"init": "random", "config": "bert_config.json",
+//                                   "tokenizer": "dir (default: the config's directory)"},
 //               + optional "pooling": "mean" | ["mean", "max"], "max_seq_length": 128,
 //   "tasks": [{"name": "sentiment",
 //              "files": {"train": "a.csv", "validation": "b.csv", "test": "c.csv"},
@@ -60,6 +61,7 @@ struct TrainConfig {
   std::string backbone_model_dir;
   std::string backbone_init;
   std::string backbone_config;
+  std::string backbone_tokenizer;    // init only: the tokenizer files' directory
   std::vector<PoolingMode> pooling;  // empty = the backbone's own
   size_t max_seq_length = 0;         // 0 = the backbone's
   std::vector<TaskConfig> tasks;     // at least one

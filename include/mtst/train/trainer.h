@@ -25,6 +25,9 @@ struct TrainerOptions {
   bool progress = true;              // progress line on stderr
   bool cache_embeddings = true;      // backbone frozen: encode each dataset once
   size_t max_train_examples = 0;     // > 0: only the first N training examples of each task
+  // > 0: stop after this many steps as an interruption would (last/ is saved, final/ is not);
+  // a later run with resume continues from there.
+  int64_t interrupt_after_steps = 0;
 };
 
 struct TrainResult {
