@@ -1,20 +1,21 @@
 #!/usr/bin/env bash
-# The main job, offline: set up, build, then encode data/sentences.txt into
-# runs/quickstart/embeddings.npy and show the tokens and first embedding values.
-# Uses $MTST_MODEL (e.g. a downloaded all-MiniLM-L6-v2 directory) when set, else the bundled
-# tiny test checkpoint (random weights: it shows the pipeline, not meaningful vectors).
+# The main job, offline (no pretrained weights needed): set up, build, train the multi-task
+# model (sentence type as "category", and sentiment) from scratch on the bundled data with
+# configs/quickstart.json into runs/quickstart/ (checkpoints final/, last/, best-<task>/,
+# TensorBoard logs, metrics.jsonl), evaluate it on both test splits, and print its
+# predictions for data/sentences.txt in the seed's layout.
+#   CONFIG=configs/minilm.json scripts/quickstart.sh   fine-tunes a downloaded
+#   all-MiniLM-L6-v2 instead (see README: "Getting a real model").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build.sh
-model=${MTST_MODEL:-tests/fixtures/tiny-bert-st-v2format}
+config=${CONFIG:-configs/quickstart.json}
 out=runs/quickstart
-mkdir -p "$out"
-echo "== model: $model"
-echo "== tokens of the first sentence:"
-head -n 1 data/sentences.txt | build/mtst tokenize --model "$model"
-build/mtst encode --model "$model" --input data/sentences.txt --output "$out/embeddings.npy"
-build/mtst encode --model "$model" --input data/sentences.txt --output "$out/embeddings.jsonl"
-echo "== $(wc -l < data/sentences.txt) sentences encoded: $out/embeddings.npy, $out/embeddings.jsonl"
-echo "== the first sentence's embedding (start):"
-head -n 1 "$out/embeddings.jsonl" | cut -c1-120
+echo "== training $config -> $out"
+build/mtst train --config "$config" --output "$out" --overwrite
+echo "== test splits"
+build/mtst evaluate --model "$out/final" --split test --output "$out/test_metrics.json"
+echo "== predictions for data/sentences.txt (also in $out/predictions.txt)"
+build/mtst predict --model "$out/final" --input data/sentences.txt | tee "$out/predictions.txt"
+echo "== done: model $out/final, logs: tensorboard --logdir $out/tensorboard"

@@ -4,8 +4,8 @@
 #include "mtst/train/adamw.h"
 
 #include <gtest/gtest.h>
-#include <torch/torch.h>
 #include <torch/optim/adamw.h>
+#include <torch/torch.h>
 
 #include <cmath>
 

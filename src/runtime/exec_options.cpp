@@ -13,10 +13,23 @@
 
 namespace mtst {
 
+bool native_bf16() {
+  // AVX-512 BF16 (Cooper Lake, Sapphire Rapids, Zen 4) or AMX: oneDNN has real bf16 kernels.
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("flags", 0) != 0) continue;
+    return line.find(" avx512_bf16") != std::string::npos ||
+           line.find(" amx_bf16") != std::string::npos;
+  }
+  return false;
+}
+
 Precision parse_precision(const std::string& name) {
   if (name == "fp32") return Precision::kFp32;
   if (name == "bf16") return Precision::kBf16;
-  throw Error("unknown precision '" + name + "' (expected fp32 or bf16)");
+  if (name == "auto") return native_bf16() ? Precision::kBf16 : Precision::kFp32;
+  throw Error("unknown precision '" + name + "' (expected fp32, bf16 or auto)");
 }
 
 std::string precision_name(Precision p) { return p == Precision::kBf16 ? "bf16" : "fp32"; }

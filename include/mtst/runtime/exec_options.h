@@ -13,7 +13,9 @@ struct ExecOptions {
   int threads = 0;  // 0 = the number of physical cores
 };
 
-Precision parse_precision(const std::string& name);  // "fp32" | "bf16"
+// "fp32" | "bf16" | "auto" (bf16 where the CPU has native bf16 instructions, else fp32).
+Precision parse_precision(const std::string& name);
+bool native_bf16();
 std::string precision_name(Precision p);
 
 // Applies the thread count to libtorch (and so to oneDNN, which shares its OpenMP pool).

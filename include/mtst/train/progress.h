@@ -1,6 +1,6 @@
-// A one-line training progress display on stderr (silent when disabled): step/total, loss, samples/s and ETA. On a
-// terminal it redraws in place (at most ~5 times a second); otherwise it prints a plain line
-// every 5% of the run so logs stay short. Nothing else writes through it.
+// A one-line training progress display on stderr (silent when disabled): step/total, loss,
+// samples/s and ETA. On a terminal it redraws in place (at most ~5 times a second); otherwise it
+// prints a plain line every 5% of the run so logs stay short. Nothing else writes through it.
 #pragma once
 
 #include <chrono>

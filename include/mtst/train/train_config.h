@@ -85,8 +85,8 @@ struct TrainConfig {
   int64_t patience = 3;  // evaluations without improvement; 0 = off
   double min_delta = 0.0;
   uint64_t seed = 42;
-  Precision precision = Precision::kFp32;
-  int threads = 0;  // 0 = physical cores
+  Precision precision = Precision::kFp32;  // "auto" in JSON is resolved here (see exec_options.h)
+  int threads = 0;                         // 0 = physical cores
   // "none" | "backbone" | "all" | "embeddings" | "head:<task>" | "layers:<k>" (k >= 1: the
   // embeddings and the first k encoder layers). Only the syntax and task names are checked
   // here; the trainer refuses combinations it cannot train (e.g. "all").
