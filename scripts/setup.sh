@@ -13,6 +13,7 @@ packages=(
   libcli11-dev            # command-line parsing
   libgtest-dev            # tests
   libboost-dev            # Boost.CRC (CRC32C of TensorBoard records)
+  libcpp-httplib-dev      # HTTP server (mtst serve) and the test/load-test client
 )
 
 missing=()

@@ -126,6 +126,7 @@ void add_bench_command(CLI::App& app) {
                 "Also encode in fp32 and report min/mean cosine of the run's embeddings to it");
   cmd->callback([args] { run_bench_encode(*args); });
   add_bench_train_command(*bench);
+  add_bench_serve_command(*bench);
 }
 
 }  // namespace mtst::cli

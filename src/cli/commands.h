@@ -11,7 +11,9 @@ void add_encode_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_bench_train_command(CLI::App& bench);  // `mtst bench train`, under `mtst bench`
+void add_bench_serve_command(CLI::App& bench);  // `mtst bench serve`
 void add_evaluate_command(CLI::App& app);
 void add_predict_command(CLI::App& app);
+void add_serve_command(CLI::App& app);
 
 }  // namespace mtst::cli

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   mtst::cli::add_train_command(app);
   mtst::cli::add_evaluate_command(app);
   mtst::cli::add_predict_command(app);
+  mtst::cli::add_serve_command(app);
   mtst::cli::add_bench_command(app);
   try {
     app.parse(argc, argv);

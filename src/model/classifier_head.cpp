@@ -3,6 +3,7 @@
 
 #include <ATen/ATen.h>
 
+#include "model/autograd_ops.h"
 #include "model/hashed_dropout.h"
 #include "mtst/error.h"
 
@@ -24,12 +25,12 @@ ClassifierHeadImpl::ClassifierHeadImpl(const HeadConfig& config) : config_(confi
 }
 
 torch::Tensor ClassifierHeadImpl::forward(const torch::Tensor& embeddings) {
-  auto h = hidden->forward(embeddings);
+  auto h = trainable_linear(embeddings, hidden->weight, hidden->bias);
   h = config_.activation == "relu"   ? at::relu(h)
       : config_.activation == "gelu" ? at::gelu(h)
                                      : at::tanh(h);
   h = hashed_dropout(h, config_.dropout, is_training());
-  return output->forward(h);
+  return trainable_linear(h, output->weight, output->bias);
 }
 
 }  // namespace mtst

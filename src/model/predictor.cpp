@@ -8,7 +8,16 @@ namespace mtst {
 Predictor::Predictor(SentenceEncoder encoder, ModelDirInfo info, std::vector<ClassifierHead> heads)
     : encoder_(std::move(encoder)), info_(std::move(info)), heads_(std::move(heads)) {}
 
-Predictor Predictor::load(const std::filesystem::path& dir, const ExecOptions& exec) {
+Predictor Predictor::load(const std::filesystem::path& dir, const ExecOptions& exec,
+                          bool allow_plain_encoder) {
+  if (allow_plain_encoder && !std::filesystem::exists(dir / "mtst.json")) {
+    auto encoder = SentenceEncoder::load(dir, exec);
+    ModelDirInfo info;
+    info.pooling = encoder.layout().pooling;
+    info.normalize = encoder.layout().normalize;
+    info.max_seq_length = encoder.max_seq_length();
+    return Predictor(std::move(encoder), std::move(info), {});
+  }
   auto info = read_model_dir_info(dir);
   auto encoder = SentenceEncoder::load(dir, exec);
   std::vector<ClassifierHead> heads;
@@ -31,6 +40,16 @@ at::Tensor Predictor::head_inputs(const std::vector<std::string>& texts, size_t 
   auto result = encoder_.encode(texts, options);
   if (truncated != nullptr) *truncated = result.truncated;
   return result.embeddings;
+}
+
+at::Tensor Predictor::head_inputs_ids(const std::vector<std::vector<int64_t>>& ids,
+                                      size_t batch_size) const {
+  EncodeOptions options;
+  options.batch_size = batch_size;
+  options.max_seq_length = info_.max_seq_length;
+  options.pooling = info_.pooling;
+  options.normalize = 0;
+  return encoder_.encode_ids(ids, options);
 }
 
 std::vector<at::Tensor> Predictor::logits(const at::Tensor& head_inputs) const {

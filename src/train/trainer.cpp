@@ -121,7 +121,6 @@ void Trainer::Impl::save_checkpoint(const std::string& name, bool with_state) {
     };
   }
   save_model_dir(options.output_dir / name, model, tokenizer_dir, info, extra);
-  // Checkpoints after the first copy their tokenizer from last/, which stays complete.
 }
 
 Trainer::~Trainer() = default;

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "mtst/error.h"
+#include "mtst/io/atomic_file.h"
 #include "mtst/io/json_file.h"
 #include "mtst/io/safetensors.h"
 #include "mtst/model/model_layout.h"
@@ -221,7 +222,7 @@ void Trainer::Impl::prepare_output_dir() {
     for (const auto& p : previous) fs::remove_all(p);
   }
   fs::create_directories(dir);
-  std::ofstream(dir / "train_config.json") << config.to_json().dump(2) << "\n";
+  write_file_atomic(dir / "train_config.json", config.to_json().dump(2) + "\n");
   events = std::make_unique<TfEventsWriter>(dir / "tensorboard");
 }
 

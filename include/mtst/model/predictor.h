@@ -18,12 +18,18 @@ namespace mtst {
 
 class Predictor {
  public:
-  static Predictor load(const std::filesystem::path& dir, const ExecOptions& exec);
+  // An mtst model directory (mtst.json: encoder + heads), or, with ALLOW_PLAIN_ENCODER, any
+  // sentence-transformers / Hugging Face directory as an encoder without tasks (the server
+  // embeds with those). Otherwise a directory without mtst.json is an mtst::Error.
+  static Predictor load(const std::filesystem::path& dir, const ExecOptions& exec,
+                        bool allow_plain_encoder = false);
 
   // The pooled embeddings the heads read [N,D] (never normalised), in input order;
   // *truncated counts inputs cut to the max length.
   at::Tensor head_inputs(const std::vector<std::string>& texts, size_t batch_size,
                          size_t* truncated = nullptr) const;
+  // The same from token ids already truncated to info().max_seq_length.
+  at::Tensor head_inputs_ids(const std::vector<std::vector<int64_t>>& ids, size_t batch_size) const;
   // Per task (info().tasks order): logits [N,C] from HEAD_INPUTS (softmax gives probabilities).
   std::vector<at::Tensor> logits(const at::Tensor& head_inputs) const;
   // The sentence embeddings users see: HEAD_INPUTS, L2-normalised when the model normalises.

@@ -1,0 +1,110 @@
+// `mtst bench serve`: a closed-loop load test of a running `mtst serve` over HTTP. N clients
+// each send one single-sentence request after another (sentences taken round-robin from a
+// file) for a fixed time; prints one JSON line: requests/s, status counts and latency
+// percentiles. Bounded in time and count; loopback or any reachable host.
+#include <httplib.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "cli/commands.h"
+#include "mtst/error.h"
+#include "mtst/io/text_input.h"
+
+namespace mtst::cli {
+
+namespace {
+
+struct BenchServeArgs {
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  std::string endpoint = "/embed";
+  std::string input;
+  int clients = 64;
+  double seconds = 30;
+  size_t max_requests = 1000000;
+};
+
+void run_bench_serve(const BenchServeArgs& args) {
+  const auto texts = read_texts(args.input);
+  if (texts.empty()) throw Error("bench serve: " + args.input + " holds no sentences");
+  const std::string field = args.endpoint == "/v1/embeddings" ? "input" : "inputs";
+  std::mutex mutex;
+  std::vector<double> latencies;
+  std::map<int, size_t> statuses;
+  std::atomic<size_t> next{0};
+  using clock = std::chrono::steady_clock;
+  const auto start = clock::now();
+  const auto deadline = start + std::chrono::duration<double>(args.seconds);
+  std::vector<std::thread> threads;
+  for (int c = 0; c < args.clients; ++c) {
+    threads.emplace_back([&] {
+      httplib::Client client(args.host, args.port);
+      client.set_read_timeout(60, 0);
+      client.set_keep_alive(true);
+      client.set_tcp_nodelay(true);
+      std::vector<double> mine;
+      std::map<int, size_t> codes;
+      while (clock::now() < deadline) {
+        const size_t i = next++;
+        if (i >= args.max_requests) break;
+        const std::string body = nlohmann::json{{field, texts[i % texts.size()]}}.dump();
+        const auto t0 = clock::now();
+        auto r = client.Post(args.endpoint.c_str(), body, "application/json");
+        mine.push_back(std::chrono::duration<double, std::milli>(clock::now() - t0).count());
+        ++codes[r ? r->status : 0];  // 0: no response (connection error)
+      }
+      std::lock_guard<std::mutex> lock(mutex);
+      latencies.insert(latencies.end(), mine.begin(), mine.end());
+      for (const auto& [code, n] : codes) statuses[code] += n;
+    });
+  }
+  for (auto& t : threads) t.join();
+  const double elapsed = std::chrono::duration<double>(clock::now() - start).count();
+  std::sort(latencies.begin(), latencies.end());
+  auto percentile = [&](double p) {
+    if (latencies.empty()) return 0.0;
+    const auto k = static_cast<size_t>(p * static_cast<double>(latencies.size() - 1));
+    return latencies[k];
+  };
+  nlohmann::json codes = nlohmann::json::object();
+  for (const auto& [code, n] : statuses) codes[std::to_string(code)] = n;
+  const size_t ok = statuses.count(200) ? statuses.at(200) : 0;
+  std::cout << nlohmann::json{{"bench", "serve"},
+                              {"endpoint", args.endpoint},
+                              {"clients", args.clients},
+                              {"seconds", elapsed},
+                              {"requests", latencies.size()},
+                              {"statuses", codes},
+                              {"ok_per_s", static_cast<double>(ok) / elapsed},
+                              {"p50_ms", percentile(0.50)},
+                              {"p90_ms", percentile(0.90)},
+                              {"p99_ms", percentile(0.99)}}
+                   .dump()
+            << std::endl;
+}
+
+}  // namespace
+
+void add_bench_serve_command(CLI::App& bench) {
+  auto args = std::make_shared<BenchServeArgs>();
+  auto* cmd = bench.add_subcommand("serve", "Load test of a running mtst serve (closed loop)");
+  cmd->option_defaults()->always_capture_default();
+  cmd->add_option("--host", args->host, "Server address");
+  cmd->add_option("--port", args->port, "Server port");
+  cmd->add_option("--endpoint", args->endpoint, "/embed | /predict | /v1/embeddings")
+      ->check(CLI::IsMember({"/embed", "/predict", "/v1/embeddings"}));
+  cmd->add_option("--input", args->input, "Sentences to send (text lines or .jsonl)")->required();
+  cmd->add_option("--clients", args->clients, "Concurrent clients")->check(CLI::Range(1, 1024));
+  cmd->add_option("--seconds", args->seconds, "Duration")->check(CLI::Range(0.1, 3600.0));
+  cmd->add_option("--max-requests", args->max_requests, "Stop after this many requests");
+  cmd->callback([args] { run_bench_serve(*args); });
+}
+
+}  // namespace mtst::cli

@@ -1,0 +1,98 @@
+// `mtst serve`: runs the HTTP server (src/serve) until SIGTERM or SIGINT, then lets in-flight
+// requests finish. Prints "listening on HOST:PORT" on stderr once the port is bound.
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <iostream>
+#include <thread>
+
+#include "cli/commands.h"
+#include "serve/server.h"
+
+namespace mtst::cli {
+
+namespace {
+
+struct ServeArgs {
+  serve::ServeOptions options;
+  std::string model;
+  std::string precision = "fp32";
+  int threads = 0;
+};
+
+std::atomic<bool> stop_requested{false};
+
+extern "C" void request_stop(int) { stop_requested = true; }  // async-signal-safe: one store
+
+void run_serve(ServeArgs& args) {
+  auto options = args.options;
+  options.model = args.model;
+  options.exec.precision = parse_precision(args.precision);
+  options.exec.threads = apply_threads(args.threads);
+  struct sigaction action {};
+  action.sa_handler = request_stop;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGINT, &action, nullptr);
+  serve::Server server(options);
+  const int port = server.bind();
+  std::cerr << "mtst serve: listening on " << options.host << ":" << port << std::endl;
+  std::atomic<bool> done{false};
+  std::thread waiter([&] {
+    while (!done) {
+      if (stop_requested) {
+        std::cerr << "mtst serve: stopping (in-flight requests finish)" << std::endl;
+        server.stop();
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  });
+  try {
+    server.run();
+  } catch (...) {
+    done = true;
+    waiter.join();
+    throw;
+  }
+  done = true;
+  waiter.join();
+  std::cerr << "mtst serve: stopped" << std::endl;
+}
+
+}  // namespace
+
+void add_serve_command(CLI::App& app) {
+  auto args = std::make_shared<ServeArgs>();
+  auto& o = args->options;
+  auto* cmd = app.add_subcommand("serve", "HTTP server: embeddings and multi-task predictions");
+  cmd->option_defaults()->always_capture_default();
+  cmd->add_option("--model", args->model, "Model directory (mtst train output, or any encoder)")
+      ->required();
+  cmd->add_option("--host", o.host, "Address to listen on");
+  cmd->add_option("--port", o.port, "Port (0 = any free port, printed on stderr)");
+  cmd->add_option("--max-batch-tokens", o.limits.max_batch_tokens, "Tokens per model batch")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--max-batch-requests", o.limits.max_batch_requests, "Requests per model batch")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--max-concurrent-requests", o.limits.max_concurrent_requests,
+                  "Requests in flight before 429")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--max-client-batch-size", o.max_client_batch_size, "Inputs per request")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--payload-limit", o.payload_limit, "Largest request body in bytes (413 above)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_flag("--auto-truncate", o.auto_truncate,
+                "Truncate inputs over the max length instead of answering 422");
+  cmd->add_option("--http-threads", o.http_threads, "Connections served at once")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--read-timeout", o.read_timeout_s, "Seconds a silent client is kept")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--precision", args->precision, "fp32 | bf16 | auto")
+      ->check(CLI::IsMember({"fp32", "bf16", "auto"}));
+  cmd->add_option("--threads", args->threads, "CPU threads for the model (0 = physical cores)");
+  cmd->callback([args] { run_serve(*args); });
+}
+
+}  // namespace mtst::cli

@@ -1,0 +1,353 @@
+// The HTTP layer of `mtst serve` (see server.h): routes, validation, tokenization on the HTTP
+// threads, the batching queue to the model worker, JSON answers, timing headers, metrics.
+#include "serve/server.h"
+
+#include <httplib.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "mtst/error.h"
+#include "mtst/model/pooling.h"
+#include "mtst/model/predictor.h"
+#include "serve/metrics.h"
+#include "serve/request_parsing.h"
+
+namespace mtst::serve {
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+using json = nlohmann::json;
+
+double ms_between(clock_type::time_point a, clock_type::time_point b) {
+  return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+std::string ms_text(double ms) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", ms);
+  return buf;
+}
+
+void send_json(httplib::Response& res, int status, const json& body) {
+  res.status = status;
+  // Texts echoed back (error messages, OpenAI "model") may hold invalid UTF-8: replace it.
+  res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
+}
+
+void send_error(httplib::Response& res, int status, const std::string& type,
+                const std::string& message) {
+  send_json(res, status, {{"error", message}, {"error_type", type}});
+}
+
+// What one request's encoder work returns, with its timings.
+struct Encoded {
+  at::Tensor rows;  // head inputs [n, D]
+  size_t tokens = 0;
+  double tokenize_ms = 0, queue_ms = 0, inference_ms = 0;
+};
+
+}  // namespace
+
+struct Server::Impl {
+  ServeOptions options;
+  httplib::Server http;
+  ServerMetrics metrics;
+  std::unique_ptr<Predictor> predictor;
+  std::unique_ptr<BatchQueue> queue;
+  std::atomic<bool> ready{false};
+  std::atomic<bool> stopping{false};
+  int port = -1;
+
+  // Token ids of each text, truncated when TRUNCATE, else 422 for a text over the limit.
+  std::vector<std::vector<int64_t>> tokenize(const std::vector<std::string>& texts,
+                                             bool truncate) const {
+    const size_t limit = predictor->info().max_seq_length;
+    std::vector<std::vector<int64_t>> out;
+    for (size_t i = 0; i < texts.size(); ++i) {
+      auto ids = predictor->encoder().tokenize(texts[i], 0);
+      if (ids.size() > limit) {
+        if (!truncate) {
+          throw RequestError(422, "Validation",
+                             "input " + std::to_string(i) + " has " + std::to_string(ids.size()) +
+                                 " tokens; the model's limit is " + std::to_string(limit) +
+                                 " (send \"truncate\": true, or start the server with "
+                                 "--auto-truncate)");
+        }
+        const int64_t sep = ids.back();
+        ids.resize(limit);
+        ids.back() = sep;
+      }
+      out.push_back(std::move(ids));
+    }
+    return out;
+  }
+
+  Encoded encode(const std::vector<std::string>& texts, bool truncate) {
+    if (!ready) throw RequestError(503, "Unhealthy", "the model is not ready");
+    Encoded e;
+    const auto t0 = clock_type::now();
+    auto ids = tokenize(texts, truncate);
+    for (const auto& s : ids) e.tokens += s.size();
+    e.tokenize_ms = ms_between(t0, clock_type::now());
+    auto future = queue->submit(std::move(ids));
+    if (!future) {
+      if (stopping) throw RequestError(503, "Unhealthy", "the server is shutting down");
+      throw RequestError(429, "Overloaded",
+                         "too many requests in flight (--max-concurrent-requests " +
+                             std::to_string(options.limits.max_concurrent_requests) + ")");
+    }
+    BatchResult r;
+    try {
+      r = future->get();
+    } catch (const std::exception& ex) {
+      throw RequestError(500, "Backend", std::string("inference failed: ") + ex.what());
+    }
+    e.rows = r.rows;
+    e.queue_ms = r.queue_ms;
+    e.inference_ms = r.inference_ms;
+    return e;
+  }
+
+  // Wraps a handler: timing headers, JSON errors, metrics.
+  template <typename Fn>
+  httplib::Server::Handler route(const std::string& endpoint, Fn fn) {
+    return [this, endpoint, fn](const httplib::Request& req, httplib::Response& res) {
+      const auto start = clock_type::now();
+      Encoded timing;
+      try {
+        fn(req, res, timing);
+      } catch (const RequestError& e) {
+        send_error(res, e.status, e.type, e.what());
+      } catch (const std::exception& e) {
+        send_error(res, 500, "Backend", e.what());
+      }
+      const double total = ms_between(start, clock_type::now());
+      res.set_header("x-tokenization-time", ms_text(timing.tokenize_ms));
+      res.set_header("x-queue-time", ms_text(timing.queue_ms));
+      res.set_header("x-inference-time", ms_text(timing.inference_ms));
+      res.set_header("x-total-time", ms_text(total));
+      metrics.request(endpoint, res.status, total / 1000.0);
+    };
+  }
+
+  json embeddings_json(const at::Tensor& rows, bool normalize) const {
+    const auto out = (normalize ? l2_normalize(rows) : rows).contiguous();
+    json list = json::array();
+    const auto* data = out.data_ptr<float>();
+    const int64_t d = out.size(1);
+    for (int64_t i = 0; i < out.size(0); ++i) {
+      list.push_back(std::vector<float>(data + i * d, data + (i + 1) * d));
+    }
+    return list;
+  }
+
+  void add_routes() {
+    const size_t max_inputs = options.max_client_batch_size;
+    http.Post("/embed", route("/embed", [this, max_inputs](const httplib::Request& req,
+                                                           httplib::Response& res, Encoded& t) {
+                const auto body = parse_body(req.body);
+                const auto texts = read_inputs(body, "inputs", max_inputs);
+                const bool normalize = read_flag(body, "normalize", predictor_normalize());
+                const bool truncate = read_flag(body, "truncate", options.auto_truncate);
+                t = encode(texts, truncate);
+                send_json(res, 200, embeddings_json(t.rows, normalize));
+              }));
+    http.Post("/v1/embeddings",
+              route("/v1/embeddings", [this, max_inputs](const httplib::Request& req,
+                                                         httplib::Response& res, Encoded& t) {
+                const auto body = parse_body(req.body);
+                const auto texts = read_inputs(body, "input", max_inputs);
+                if (body.contains("model") && !body.at("model").is_string()) {
+                  throw RequestError(400, "InvalidRequest", "\"model\" must be a string");
+                }
+                if (body.contains("encoding_format") && body.at("encoding_format") != "float") {
+                  throw RequestError(422, "Validation",
+                                     "only \"encoding_format\": \"float\" is supported");
+                }
+                t = encode(texts, options.auto_truncate);
+                const auto list = embeddings_json(t.rows, predictor_normalize());
+                json data = json::array();
+                for (size_t i = 0; i < list.size(); ++i) {
+                  data.push_back({{"object", "embedding"}, {"embedding", list[i]}, {"index", i}});
+                }
+                send_json(res, 200,
+                          {{"object", "list"},
+                           {"data", data},
+                           {"model", body.value("model", model_name())},
+                           {"usage", {{"prompt_tokens", t.tokens}, {"total_tokens", t.tokens}}}});
+              }));
+    http.Post("/predict", route("/predict", [this, max_inputs](const httplib::Request& req,
+                                                               httplib::Response& res, Encoded& t) {
+                const auto body = parse_body(req.body);
+                const auto texts = read_inputs(body, "inputs", max_inputs);
+                const bool truncate = read_flag(body, "truncate", options.auto_truncate);
+                if (ready && predictor->info().tasks.empty()) {
+                  throw RequestError(
+                      422, "Validation",
+                      "this model has no classification heads (serve a model trained by "
+                      "`mtst train` for /predict)");
+                }
+                t = encode(texts, truncate);
+                const auto& tasks = predictor->info().tasks;
+                std::vector<at::Tensor> probs;
+                for (const auto& logits : predictor->logits(t.rows)) {
+                  probs.push_back(at::softmax(logits, 1).contiguous());
+                }
+                json out = json::array();
+                for (int64_t i = 0; i < t.rows.size(0); ++i) {
+                  json item = json::object();
+                  for (size_t k = 0; k < tasks.size(); ++k) {
+                    const auto* p = probs[k].data_ptr<float>() + i * probs[k].size(1);
+                    json scores = json::object();
+                    size_t best = 0;
+                    for (size_t c = 0; c < tasks[k].labels.size(); ++c) {
+                      scores[tasks[k].labels[c]] = p[c];
+                      if (p[c] > p[best]) best = c;
+                    }
+                    item[tasks[k].name] = {
+                        {"label", tasks[k].labels[best]}, {"score", p[best]}, {"scores", scores}};
+                  }
+                  out.push_back(item);
+                }
+                send_json(res, 200, out);
+              }));
+    http.Post(
+        "/tokenize", route("/tokenize", [this, max_inputs](const httplib::Request& req,
+                                                           httplib::Response& res, Encoded&) {
+          const auto body = parse_body(req.body);
+          const auto texts = read_inputs(body, "inputs", max_inputs);
+          if (!ready) throw RequestError(503, "Unhealthy", "the model is not ready");
+          const auto& tokenizer = predictor->encoder().tokenizer();
+          json out = json::array();
+          for (const auto& text : texts) {
+            json tokens = json::array();
+            for (int64_t id : predictor->encoder().tokenize(text, 0)) {
+              tokens.push_back({{"id", id},
+                                {"text", tokenizer.id_to_token(id)},
+                                {"special", id == tokenizer.cls_id() || id == tokenizer.sep_id()}});
+            }
+            out.push_back(tokens);
+          }
+          send_json(res, 200, out);
+        }));
+    http.Get("/health",
+             route("/health", [this](const httplib::Request&, httplib::Response& res, Encoded&) {
+               if (!ready) throw RequestError(503, "Unhealthy", "the model is not ready");
+               send_json(res, 200, {{"status", "ok"}});
+             }));
+    http.Get("/info",
+             route("/info", [this](const httplib::Request&, httplib::Response& res, Encoded&) {
+               if (!ready) throw RequestError(503, "Unhealthy", "the model is not ready");
+               const auto& info = predictor->info();
+               json tasks = json::array();
+               for (const auto& t : info.tasks)
+                 tasks.push_back({{"name", t.name}, {"labels", t.labels}});
+               json pooling = json::array();
+               for (auto m : info.pooling) pooling.push_back(pooling_mode_name(m));
+               send_json(res, 200,
+                         {{"model_id", model_name()},
+                          {"model_dir", options.model.string()},
+                          {"version", MTST_VERSION},
+                          {"tasks", tasks},
+                          {"embedding_dim", predictor->encoder().embedding_dim(info.pooling)},
+                          {"pooling", pooling},
+                          {"normalize", info.normalize},
+                          {"max_input_length", info.max_seq_length},
+                          {"max_batch_tokens", options.limits.max_batch_tokens},
+                          {"max_batch_requests", options.limits.max_batch_requests},
+                          {"max_concurrent_requests", options.limits.max_concurrent_requests},
+                          {"max_client_batch_size", options.max_client_batch_size},
+                          {"payload_limit", options.payload_limit},
+                          {"auto_truncate", options.auto_truncate},
+                          {"precision", precision_name(options.exec.precision)},
+                          {"threads", options.exec.threads}});
+             }));
+    http.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+      const size_t depth = queue ? queue->queued() : 0;
+      const size_t in_flight = queue ? queue->in_flight() : 0;
+      res.set_content(metrics.render(depth, in_flight), "text/plain; version=0.0.4");
+    });
+    // httplib's own refusals (413 body too large, 404, 400 bad HTTP) as JSON errors.
+    http.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+      if (!res.body.empty()) return;
+      const std::string type = res.status == 413   ? "PayloadTooLarge"
+                               : res.status == 404 ? "NotFound"
+                                                   : "InvalidRequest";
+      const std::string message = res.status == 413   ? "request body too large (--payload-limit)"
+                                  : res.status == 404 ? "no such endpoint"
+                                                      : "bad HTTP request";
+      send_error(res, res.status, type, message);
+    });
+  }
+
+  bool predictor_normalize() const { return predictor && predictor->info().normalize; }
+  std::string model_name() const { return options.model.filename().string(); }
+};
+
+Server::Server(ServeOptions options) : impl_(std::make_unique<Impl>()) {
+  impl_->options = std::move(options);
+  auto& http = impl_->http;
+  const size_t threads = impl_->options.http_threads;
+  http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  http.set_payload_max_length(impl_->options.payload_limit);
+  http.set_keep_alive_max_count(1000);
+  http.set_tcp_nodelay(true);  // small JSON answers: no Nagle / delayed-ACK stalls
+  http.set_read_timeout(impl_->options.read_timeout_s, 0);
+  http.set_write_timeout(impl_->options.read_timeout_s, 0);
+  impl_->add_routes();
+}
+
+Server::~Server() { stop(); }
+
+int Server::bind() {
+  auto& s = *impl_;
+  s.port = s.options.port == 0
+               ? s.http.bind_to_any_port(s.options.host)
+               : (s.http.bind_to_port(s.options.host, s.options.port) ? s.options.port : -1);
+  if (s.port < 0) {
+    throw Error("cannot listen on " + s.options.host + ":" + std::to_string(s.options.port));
+  }
+  return s.port;
+}
+
+void Server::run() {
+  auto& s = *impl_;
+  std::thread listener([&s] { s.http.listen_after_bind(); });
+  try {
+    s.predictor =
+        std::make_unique<Predictor>(Predictor::load(s.options.model, s.options.exec, true));
+    const Predictor* predictor = s.predictor.get();
+    s.queue = std::make_unique<BatchQueue>(
+        s.options.limits,
+        [predictor](const std::vector<std::vector<int64_t>>& ids) {
+          return predictor->head_inputs_ids(ids, 64);
+        },
+        [&s](const BatchStats& b) { s.metrics.batch(b.requests, b.tokens); });
+    if (!s.stopping) s.ready = true;
+  } catch (...) {
+    s.http.stop();
+    listener.join();
+    throw;
+  }
+  listener.join();
+  // Answer everything the queue accepted before the worker stops.
+  if (s.queue) s.queue->shutdown();
+  s.queue.reset();
+}
+
+void Server::stop() {
+  // New requests get 503; the listener stops; handlers already waiting on the queue get their
+  // answers (run() shuts the queue down only after every HTTP thread has finished).
+  auto& s = *impl_;
+  s.stopping = true;
+  s.ready = false;
+  s.http.stop();
+}
+
+}  // namespace mtst::serve

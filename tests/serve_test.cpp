@@ -1,0 +1,316 @@
+// `mtst serve` as a real process on 127.0.0.1: every endpoint's happy path and error codes,
+// answers equal to `mtst encode` / `mtst tokenize` / `mtst predict`, the bad-input sweep
+// (invalid UTF-8, huge and deeply nested bodies, wrong types, 10k inputs, empty strings, a
+// client that stalls mid-body) with the server serving others meanwhile, 429 under load, and
+// a clean stop on SIGTERM.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "test_util.h"
+
+namespace mtst {
+namespace {
+
+using json = nlohmann::json;
+using test::fixtures;
+using test::run_mtst;
+using test::TempDir;
+
+std::string q(const std::filesystem::path& p) { return "'" + p.string() + "'"; }
+
+// A `mtst serve` child process on a free port; SIGTERM and reaped by stop() or the destructor.
+class ServerProcess {
+ public:
+  explicit ServerProcess(const std::string& args) {
+    log_ = dir_ / "stderr";
+    pid_ = fork();
+    if (pid_ == 0) {
+      const std::string cmd = std::string("exec '") + MTST_BINARY + "' serve --port 0 " + args +
+                              " 2>'" + log_.string() + "'";
+      execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    // Wait for "listening on 127.0.0.1:PORT", then for /health.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (port_ == 0 && std::chrono::steady_clock::now() < deadline) {
+      const auto text = test::read_file(log_);
+      const auto at = text.find("listening on 127.0.0.1:");
+      if (at != std::string::npos) port_ = std::stoi(text.substr(at + 23));
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto r = client().Get("/health");
+      if (r && r->status == 200) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  ~ServerProcess() { stop(); }
+
+  httplib::Client client() const {
+    httplib::Client c("127.0.0.1", port_);
+    c.set_read_timeout(30, 0);
+    c.set_keep_alive(true);
+    c.set_tcp_nodelay(true);
+    return c;
+  }
+  int port() const { return port_; }
+  // SIGTERM, wait; returns the exit status (-1 if it did not exit normally).
+  int stop() {
+    if (pid_ <= 0) return status_;
+    kill(pid_, SIGTERM);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    status_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return status_;
+  }
+  std::string log() const { return test::read_file(log_); }
+
+ private:
+  TempDir dir_;
+  std::filesystem::path log_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+  int status_ = -1;
+};
+
+httplib::Result post(const ServerProcess& s, const std::string& path, const std::string& body) {
+  return s.client().Post(path.c_str(), body, "application/json");
+}
+
+void expect_error(const httplib::Result& r, int status, const std::string& type) {
+  ASSERT_TRUE(r) << "no response";
+  EXPECT_EQ(r->status, status) << r->body;
+  const auto j = json::parse(r->body);
+  EXPECT_EQ(j.at("error_type"), type) << r->body;
+  EXPECT_FALSE(j.at("error").get<std::string>().empty());
+}
+
+std::vector<json> json_lines(const std::string& text) {
+  std::vector<json> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out.push_back(json::parse(line));
+  return out;
+}
+
+class EncoderServer : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    server_ = new ServerProcess("--model " + q(fixtures() / "tiny-bert-st") +
+                                " --payload-limit 200000 --read-timeout 1");
+  }
+  static void TearDownTestSuite() {
+    EXPECT_EQ(server_->stop(), 0) << server_->log();
+    EXPECT_NE(server_->log().find("stopped"), std::string::npos) << server_->log();
+    delete server_;
+  }
+  static ServerProcess* server_;
+};
+ServerProcess* EncoderServer::server_ = nullptr;
+
+TEST_F(EncoderServer, EmbedEqualsMtstEncode) {
+  const std::vector<std::string> texts = {"Hello world!", "A second, longer sentence here.", ""};
+  auto r = post(*server_, "/embed", json{{"inputs", texts}}.dump());
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  for (const char* h :
+       {"x-total-time", "x-queue-time", "x-inference-time", "x-tokenization-time"}) {
+    EXPECT_TRUE(r->has_header(h)) << h;
+  }
+  const auto got = json::parse(r->body);
+  const auto want = json_lines(run_mtst("encode --model " + q(fixtures() / "tiny-bert-st"),
+                                        "Hello world!\nA second, longer sentence here.\n\n")
+                                   .out);
+  ASSERT_EQ(got.size(), 3u);
+  ASSERT_EQ(want.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    const auto& w = want[i].contains("embedding") ? want[i]["embedding"] : want[i];
+    ASSERT_EQ(got[i].size(), w.size());
+    for (size_t k = 0; k < w.size(); ++k) {
+      EXPECT_NEAR(got[i][k].get<double>(), w[k].get<double>(), 1e-5) << i << "," << k;
+    }
+  }
+  // A single string is one input; normalize=false differs from the model's default.
+  r = post(*server_, "/embed", R"({"inputs": "Hello world!", "normalize": false})");
+  ASSERT_EQ(r->status, 200);
+  EXPECT_EQ(json::parse(r->body).size(), 1u);
+}
+
+TEST_F(EncoderServer, OpenAiEmbeddingsTokenizeInfoHealthMetrics) {
+  auto r = post(*server_, "/v1/embeddings", R"({"input": ["a b", "c"], "model": "x"})");
+  ASSERT_EQ(r->status, 200) << r->body;
+  auto j = json::parse(r->body);
+  EXPECT_EQ(j["object"], "list");
+  EXPECT_EQ(j["model"], "x");
+  EXPECT_EQ(j["data"].size(), 2u);
+  EXPECT_EQ(j["data"][1]["index"], 1);
+  EXPECT_EQ(j["usage"]["prompt_tokens"], 4 + 3);  // [CLS] a b [SEP], [CLS] c [SEP]
+
+  r = post(*server_, "/tokenize", R"({"inputs": "Hello world!"})");
+  ASSERT_EQ(r->status, 200) << r->body;
+  const auto want = json_lines(
+      run_mtst("tokenize --model " + q(fixtures() / "tiny-bert-st"), "Hello world!\n").out)[0];
+  j = json::parse(r->body)[0];
+  ASSERT_EQ(j.size(), want["ids"].size());
+  for (size_t i = 0; i < j.size(); ++i) EXPECT_EQ(j[i]["id"], want["ids"][i]);
+  EXPECT_TRUE(j[0]["special"].get<bool>());
+
+  r = server_->client().Get("/info");
+  ASSERT_EQ(r->status, 200);
+  j = json::parse(r->body);
+  EXPECT_EQ(j["embedding_dim"], 32);
+  EXPECT_EQ(j["max_client_batch_size"], 32);
+  EXPECT_TRUE(j["tasks"].empty());
+  EXPECT_EQ(server_->client().Get("/health")->status, 200);
+
+  r = server_->client().Get("/metrics");
+  ASSERT_EQ(r->status, 200);
+  EXPECT_NE(r->body.find("mtst_requests_total{endpoint=\"/v1/embeddings\",status=\"200\"} "),
+            std::string::npos)
+      << r->body;
+  EXPECT_NE(r->body.find("mtst_batch_tokens_bucket{le=\"+Inf\"}"), std::string::npos);
+  EXPECT_NE(r->body.find("mtst_queue_depth 0"), std::string::npos);
+}
+
+TEST_F(EncoderServer, BadInputsGetTheRightStatus) {
+  expect_error(post(*server_, "/embed", "{not json"), 400, "InvalidRequest");
+  expect_error(post(*server_, "/embed", R"({"inputs": 5})"), 400, "InvalidRequest");
+  expect_error(post(*server_, "/embed", R"({"inputs": ["a", 5]})"), 400, "InvalidRequest");
+  expect_error(post(*server_, "/embed", R"({"inputs": "a", "normalize": "yes"})"), 400,
+               "InvalidRequest");
+  expect_error(post(*server_, "/embed", R"({"text": "a"})"), 400, "InvalidRequest");
+  expect_error(post(*server_, "/embed", "[\"a\"]"), 400, "InvalidRequest");
+  expect_error(post(*server_, "/embed", "{\"inputs\": \"ab\xff\xfe\"}"), 400, "InvalidRequest");
+  expect_error(post(*server_, "/embed", std::string(5000, '[') + std::string(5000, ']')), 400,
+               "InvalidRequest");
+  expect_error(post(*server_, "/embed", R"({"inputs": []})"), 422, "Validation");
+  json many = {{"inputs", std::vector<std::string>(10000, "a")}};
+  expect_error(post(*server_, "/embed", many.dump()), 422, "Validation");
+  expect_error(post(*server_, "/embed", json{{"inputs", std::string(300000, 'a')}}.dump()), 413,
+               "PayloadTooLarge");
+  std::string long_text;
+  for (int i = 0; i < 300; ++i) long_text += "word ";
+  expect_error(post(*server_, "/embed", json{{"inputs", long_text}}.dump()), 422, "Validation");
+  auto r = post(*server_, "/embed", json{{"inputs", long_text}, {"truncate", true}}.dump());
+  EXPECT_EQ(r->status, 200) << r->body;
+  r = post(*server_, "/embed", R"({"inputs": ["", ""]})");
+  EXPECT_EQ(r->status, 200) << r->body;
+  expect_error(post(*server_, "/predict", R"({"inputs": "a"})"), 422, "Validation");
+  expect_error(server_->client().Get("/nowhere"), 404, "NotFound");
+  EXPECT_EQ(server_->client().Get("/health")->status, 200);  // still serving
+}
+
+TEST_F(EncoderServer, AStalledClientDoesNotBlockOthers) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(server_->port()));
+  inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const std::string head =
+      "POST /embed HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Content-Length: 100\r\n\r\n{\"inputs\": ";
+  ASSERT_EQ(send(fd, head.data(), head.size(), 0), static_cast<ssize_t>(head.size()));
+  // Meanwhile others are served.
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = post(*server_, "/embed", R"({"inputs": "still here"})");
+  EXPECT_EQ(r->status, 200);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(900));
+  // The stalled connection is dropped after the read timeout (1 s): recv sees the close.
+  timeval wait{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+  char buf[512];
+  const ssize_t n = recv(fd, buf, sizeof buf, 0);
+  EXPECT_GE(n, 0);  // 0 = closed, > 0 = an error response; not a timeout (-1)
+  close(fd);
+}
+
+TEST(ServerLoad, QueueFullIsA429AndNothingElseFails) {
+  ServerProcess server("--model " + q(fixtures() / "tiny-bert-st") +
+                       " --max-concurrent-requests 1 --max-batch-requests 1");
+  std::atomic<int> ok{0}, busy{0}, other{0};
+  std::vector<std::thread> clients;
+  const json body = {{"inputs", std::vector<std::string>(32, "a fairly ordinary sentence")}};
+  for (int c = 0; c < 16; ++c) {
+    clients.emplace_back([&] {
+      auto client = server.client();
+      for (int i = 0; i < 10; ++i) {
+        auto r = client.Post("/embed", body.dump(), "application/json");
+        if (r && r->status == 200) {
+          ++ok;
+        } else if (r && r->status == 429) {
+          ++busy;
+          EXPECT_EQ(json::parse(r->body)["error_type"], "Overloaded");
+        } else {
+          ++other;
+          ADD_FAILURE() << "status " << (r ? r->status : 0) << " error "
+                        << httplib::to_string(r.error()) << (r ? r->body : "");
+        }
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  EXPECT_GT(ok.load(), 0);
+  EXPECT_GT(busy.load(), 0);
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_EQ(server.stop(), 0);
+}
+
+TEST(ServerPredict, MultiTaskAnswersEqualMtstPredict) {
+  TempDir tmp;
+  const auto data = fixtures() / "train-data";
+  auto task = [&](const std::string& name, json labels) {
+    return json{{"name", name},
+                {"files", {{"train", (data / (name + "_train.csv")).string()}}},
+                {"labels", labels},
+                {"head", {{"hidden_size", 16}}}};
+  };
+  const json config = {
+      {"backbone", {{"model", (fixtures() / "tiny-bert-train").string()}, {"max_seq_length", 32}}},
+      {"tasks",
+       {task("category", {"declarative", "imperative", "question"}),
+        task("sentiment", {"negative", "neutral", "positive"})}},
+      {"training", {{"batch_size", 8}, {"max_steps", 3}}}};
+  test::write_file(tmp / "config.json", config.dump());
+  ASSERT_EQ(
+      run_mtst("train --quiet --config " + q(tmp / "config.json") + " --output " + q(tmp / "run"))
+          .exit_code,
+      0);
+  const auto model = tmp / "run" / "final";
+  ServerProcess server("--model " + q(model));
+  const std::vector<std::string> texts = {"Close the door.", "Is it raining?", "I love it!"};
+  auto r = post(server, "/predict", json{{"inputs", texts}}.dump());
+  ASSERT_EQ(r->status, 200) << r->body;
+  const auto got = json::parse(r->body);
+  const auto want = json_lines(run_mtst("predict --format jsonl --model " + q(model),
+                                        "Close the door.\nIs it raining?\nI love it!\n")
+                                   .out);
+  ASSERT_EQ(got.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    for (const char* t : {"category", "sentiment"}) {
+      EXPECT_EQ(got[i][t]["label"], want[i][t]["label"]);
+      for (const auto& [label, p] : want[i][t]["scores"].items()) {
+        EXPECT_NEAR(got[i][t]["scores"][label].get<double>(), p.get<double>(), 1e-5);
+      }
+      EXPECT_EQ(got[i][t]["score"], got[i][t]["scores"][got[i][t]["label"].get<std::string>()]);
+    }
+  }
+  r = server.client().Get("/info");
+  EXPECT_EQ(json::parse(r->body)["tasks"][1]["labels"][0], "negative");
+  EXPECT_EQ(server.stop(), 0);
+}
+
+}  // namespace
+}  // namespace mtst
