@@ -37,11 +37,14 @@ void run_bench_serve(const BenchServeArgs& args) {
   const std::string field = args.endpoint == "/v1/embeddings" ? "input" : "inputs";
   std::mutex mutex;
   std::vector<double> latencies;
-  std::map<int, size_t> statuses;
+  std::map<std::string, size_t> statuses;
   std::atomic<size_t> next{0};
   using clock = std::chrono::steady_clock;
-  const auto start = clock::now();
-  const auto deadline = start + std::chrono::duration<double>(args.seconds);
+  // Every client opens its connection (GET /health, retried) before the clock starts, so the
+  // measurement is the steady state, not the connection storm of 64 clients at once.
+  std::atomic<int> connected{0}, connect_retries{0};
+  std::atomic<bool> go{false};
+  clock::time_point start, deadline;
   std::vector<std::thread> threads;
   for (int c = 0; c < args.clients; ++c) {
     threads.emplace_back([&] {
@@ -49,8 +52,15 @@ void run_bench_serve(const BenchServeArgs& args) {
       client.set_read_timeout(60, 0);
       client.set_keep_alive(true);
       client.set_tcp_nodelay(true);
+      for (int attempt = 0; attempt < 5; ++attempt) {
+        auto r = client.Get("/health");
+        if (r && r->status == 200) break;
+        ++connect_retries;
+      }
+      ++connected;
+      while (!go) std::this_thread::yield();
       std::vector<double> mine;
-      std::map<int, size_t> codes;
+      std::map<std::string, size_t> codes;
       while (clock::now() < deadline) {
         const size_t i = next++;
         if (i >= args.max_requests) break;
@@ -58,13 +68,22 @@ void run_bench_serve(const BenchServeArgs& args) {
         const auto t0 = clock::now();
         auto r = client.Post(args.endpoint.c_str(), body, "application/json");
         mine.push_back(std::chrono::duration<double, std::milli>(clock::now() - t0).count());
-        ++codes[r ? r->status : 0];  // 0: no response (connection error)
+        if (r) {
+          ++codes[std::to_string(r->status)];
+        } else {
+          ++codes["error: " + httplib::to_string(r.error())];  // no response
+        }
       }
       std::lock_guard<std::mutex> lock(mutex);
       latencies.insert(latencies.end(), mine.begin(), mine.end());
       for (const auto& [code, n] : codes) statuses[code] += n;
     });
   }
+  while (connected < args.clients) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  start = clock::now();
+  deadline = start + std::chrono::duration_cast<clock::duration>(
+                         std::chrono::duration<double>(args.seconds));
+  go = true;
   for (auto& t : threads) t.join();
   const double elapsed = std::chrono::duration<double>(clock::now() - start).count();
   std::sort(latencies.begin(), latencies.end());
@@ -74,14 +93,15 @@ void run_bench_serve(const BenchServeArgs& args) {
     return latencies[k];
   };
   nlohmann::json codes = nlohmann::json::object();
-  for (const auto& [code, n] : statuses) codes[std::to_string(code)] = n;
-  const size_t ok = statuses.count(200) ? statuses.at(200) : 0;
+  for (const auto& [code, n] : statuses) codes[code] = n;
+  const size_t ok = statuses.count("200") ? statuses.at("200") : 0;
   std::cout << nlohmann::json{{"bench", "serve"},
                               {"endpoint", args.endpoint},
                               {"clients", args.clients},
                               {"seconds", elapsed},
                               {"requests", latencies.size()},
                               {"statuses", codes},
+                              {"connect_retries", connect_retries.load()},
                               {"ok_per_s", static_cast<double>(ok) / elapsed},
                               {"p50_ms", percentile(0.50)},
                               {"p90_ms", percentile(0.90)},

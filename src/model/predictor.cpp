@@ -43,9 +43,10 @@ at::Tensor Predictor::head_inputs(const std::vector<std::string>& texts, size_t 
 }
 
 at::Tensor Predictor::head_inputs_ids(const std::vector<std::vector<int64_t>>& ids,
-                                      size_t batch_size) const {
+                                      size_t batch_size, size_t max_padded_tokens) const {
   EncodeOptions options;
   options.batch_size = batch_size;
+  options.max_padded_tokens = max_padded_tokens;
   options.max_seq_length = info_.max_seq_length;
   options.pooling = info_.pooling;
   options.normalize = 0;

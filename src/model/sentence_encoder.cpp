@@ -121,16 +121,28 @@ at::Tensor SentenceEncoder::encode_ids(const std::vector<std::vector<int64_t>>& 
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(),
                    [&](size_t a, size_t b) { return ids[a].size() > ids[b].size(); });
-  const size_t batches = (order.size() + options.batch_size - 1) / options.batch_size;
+  // Consecutive ranges of the sorted order: at most batch_size sentences, and at most
+  // max_padded_tokens once padded to the range's longest (its first) sentence.
+  std::vector<std::pair<size_t, size_t>> ranges;
+  for (size_t start = 0; start < order.size();) {
+    const size_t longest = ids[order[start]].size();
+    size_t end = start + 1;
+    while (end < order.size() && end - start < options.batch_size &&
+           (options.max_padded_tokens == 0 ||
+            (end - start + 1) * longest <= options.max_padded_tokens)) {
+      ++end;
+    }
+    ranges.emplace_back(start, end);
+    start = end;
+  }
+  const size_t batches = ranges.size();
   // Bulk work runs one batch per core; a few batches use all cores inside each operator.
   const int threads = at::get_num_threads();
   const int workers = batches >= 4 * static_cast<size_t>(threads) ? threads : 1;
   std::vector<at::Tensor> results(batches);
   for_each_batch(batches, workers, [&](size_t b) {
-    const size_t start = b * options.batch_size;
-    const size_t end = std::min(order.size(), start + options.batch_size);
     std::vector<const std::vector<int64_t>*> batch;
-    for (size_t i = start; i < end; ++i) batch.push_back(&ids[order[i]]);
+    for (size_t i = ranges[b].first; i < ranges[b].second; ++i) batch.push_back(&ids[order[i]]);
     auto emb = run_batch(batch, pooling);
     results[b] = normalize ? l2_normalize(emb) : emb;
   });

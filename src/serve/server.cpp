@@ -326,7 +326,9 @@ void Server::run() {
     s.queue = std::make_unique<BatchQueue>(
         s.options.limits,
         [predictor](const std::vector<std::vector<int64_t>>& ids) {
-          return predictor->head_inputs_ids(ids, 64);
+          // Sorted by length, cut into forward passes of at most 8 sentences and 1024
+          // padded tokens: one long input does not pad a whole batch to its length.
+          return predictor->head_inputs_ids(ids, 8, 1024);
         },
         [&s](const BatchStats& b) { s.metrics.batch(b.requests, b.tokens); });
     if (!s.stopping) s.ready = true;

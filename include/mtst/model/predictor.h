@@ -29,7 +29,9 @@ class Predictor {
   at::Tensor head_inputs(const std::vector<std::string>& texts, size_t batch_size,
                          size_t* truncated = nullptr) const;
   // The same from token ids already truncated to info().max_seq_length.
-  at::Tensor head_inputs_ids(const std::vector<std::vector<int64_t>>& ids, size_t batch_size) const;
+  // MAX_PADDED_TOKENS (0 = none) also caps sentences x longest per forward pass.
+  at::Tensor head_inputs_ids(const std::vector<std::vector<int64_t>>& ids, size_t batch_size,
+                             size_t max_padded_tokens = 0) const;
   // Per task (info().tasks order): logits [N,C] from HEAD_INPUTS (softmax gives probabilities).
   std::vector<at::Tensor> logits(const at::Tensor& head_inputs) const;
   // The sentence embeddings users see: HEAD_INPUTS, L2-normalised when the model normalises.

@@ -19,7 +19,8 @@
 namespace mtst {
 
 struct EncodeOptions {
-  size_t batch_size = 32;
+  size_t batch_size = 32;            // sentences per forward pass, at most
+  size_t max_padded_tokens = 0;      // > 0: also cap sentences x longest per forward pass
   size_t max_seq_length = 0;         // 0: the model's default
   std::vector<PoolingMode> pooling;  // empty: the model's default
   int normalize = -1;                // -1: the model's default, 0 no, 1 yes
