@@ -19,24 +19,12 @@ using test::TempDir;
 
 std::string q(const std::filesystem::path& p) { return "'" + p.string() + "'"; }
 
+// The shared tiny config, 6 steps with validation every 3.
 nlohmann::json tiny_config() {
-  const auto data = fixtures() / "train-data";
-  auto task = [&](const std::string& name, nlohmann::json labels) {
-    return nlohmann::json{{"name", name},
-                          {"files",
-                           {{"train", (data / (name + "_train.csv")).string()},
-                            {"validation", (data / (name + "_validation.csv")).string()},
-                            {"test", (data / (name + "_test.csv")).string()}}},
-                          {"labels", labels},
-                          {"head", {{"hidden_size", 16}}}};
-  };
-  return {
-      {"backbone", {{"model", (fixtures() / "tiny-bert-train").string()}, {"max_seq_length", 32}}},
-      {"tasks",
-       {task("category", {"declarative", "imperative", "question"}),
-        task("sentiment", {"negative", "neutral", "positive"})}},
-      {"optimizer", {{"lr_backbone", 1e-3}, {"lr_heads", 3e-3}}},
-      {"training", {{"batch_size", 8}, {"max_steps", 6}, {"eval_interval", 3}}}};
+  auto config = test::tiny_train_config();
+  config["training"]["max_steps"] = 6;
+  config["training"]["eval_interval"] = 3;
+  return config;
 }
 
 class TrainedModel : public ::testing::Test {

@@ -270,19 +270,8 @@ TEST(ServerLoad, QueueFullIsA429AndNothingElseFails) {
 
 TEST(ServerPredict, MultiTaskAnswersEqualMtstPredict) {
   TempDir tmp;
-  const auto data = fixtures() / "train-data";
-  auto task = [&](const std::string& name, json labels) {
-    return json{{"name", name},
-                {"files", {{"train", (data / (name + "_train.csv")).string()}}},
-                {"labels", labels},
-                {"head", {{"hidden_size", 16}}}};
-  };
-  const json config = {
-      {"backbone", {{"model", (fixtures() / "tiny-bert-train").string()}, {"max_seq_length", 32}}},
-      {"tasks",
-       {task("category", {"declarative", "imperative", "question"}),
-        task("sentiment", {"negative", "neutral", "positive"})}},
-      {"training", {{"batch_size", 8}, {"max_steps", 3}}}};
+  auto config = test::tiny_train_config();
+  config["training"]["max_steps"] = 3;
   test::write_file(tmp / "config.json", config.dump());
   ASSERT_EQ(
       run_mtst("train --quiet --config " + q(tmp / "config.json") + " --output " + q(tmp / "run"))

@@ -58,4 +58,24 @@ CommandResult run_mtst(const std::string& args, const std::string& stdin_text) {
   return r;
 }
 
+nlohmann::json tiny_train_config() {
+  const auto data = fixtures() / "train-data";
+  auto task = [&](const std::string& name, nlohmann::json labels) {
+    return nlohmann::json{{"name", name},
+                          {"files",
+                           {{"train", (data / (name + "_train.csv")).string()},
+                            {"validation", (data / (name + "_validation.csv")).string()},
+                            {"test", (data / (name + "_test.csv")).string()}}},
+                          {"labels", labels},
+                          {"head", {{"hidden_size", 16}, {"dropout", 0.1}}}};
+  };
+  return {
+      {"backbone", {{"model", (fixtures() / "tiny-bert-train").string()}, {"max_seq_length", 32}}},
+      {"tasks",
+       {task("category", {"declarative", "imperative", "question"}),
+        task("sentiment", {"negative", "neutral", "positive"})}},
+      {"optimizer", {{"lr_backbone", 1e-3}, {"lr_heads", 3e-3}}},
+      {"training", {{"batch_size", 8}, {"max_steps", 8}, {"eval_interval", 4}, {"seed", 7}}}};
+}
+
 }  // namespace mtst::test

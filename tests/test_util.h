@@ -5,6 +5,7 @@
 #include <ATen/ATen.h>
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 
 namespace mtst::test {
@@ -36,6 +37,11 @@ struct CommandResult {
 CommandResult run_mtst(const std::string& args, const std::string& stdin_text = "");
 
 std::string read_file(const std::filesystem::path& path);
+
+// A training config for the tiny fixture BERT (tests/fixtures/tiny-bert-train) on the small
+// data slices of tests/fixtures/train-data (tasks "category" and "sentiment", all three
+// splits, absolute paths): batch 8, 8 steps, validation every 4. Tests override what they need.
+nlohmann::json tiny_train_config();
 void write_file(const std::filesystem::path& path, const std::string& bytes);
 
 }  // namespace mtst::test
