@@ -17,7 +17,7 @@ using test::fixtures;
 using test::run_mtst;
 using test::TempDir;
 
-std::string q(const std::filesystem::path& p) { return "'" + p.string() + "'"; }
+std::string q(const std::filesystem::path& p) { return test::quoted(p); }
 
 // A copy of a fixture model dir that a test may damage.
 std::filesystem::path copy_model(const TempDir& tmp, const std::string& name) {

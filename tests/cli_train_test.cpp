@@ -17,7 +17,7 @@ using test::fixtures;
 using test::run_mtst;
 using test::TempDir;
 
-std::string q(const std::filesystem::path& p) { return "'" + p.string() + "'"; }
+std::string q(const std::filesystem::path& p) { return test::quoted(p); }
 
 // The shared tiny config, 6 steps with validation every 3.
 nlohmann::json tiny_config() {

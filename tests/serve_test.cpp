@@ -28,7 +28,7 @@ using test::fixtures;
 using test::run_mtst;
 using test::TempDir;
 
-std::string q(const std::filesystem::path& p) { return "'" + p.string() + "'"; }
+std::string q(const std::filesystem::path& p) { return test::quoted(p); }
 
 // A `mtst serve` child process on a free port; SIGTERM and reaped by stop() or the destructor.
 class ServerProcess {

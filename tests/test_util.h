@@ -38,6 +38,9 @@ CommandResult run_mtst(const std::string& args, const std::string& stdin_text = 
 
 std::string read_file(const std::filesystem::path& path);
 
+// PATH in single quotes, for the shell command lines of run_mtst.
+inline std::string quoted(const std::filesystem::path& path) { return "'" + path.string() + "'"; }
+
 // A training config for the tiny fixture BERT (tests/fixtures/tiny-bert-train) on the small
 // data slices of tests/fixtures/train-data (tasks "category" and "sentiment", all three
 // splits, absolute paths): batch 8, 8 steps, validation every 4. Tests override what they need.

@@ -27,14 +27,10 @@ void expect_close(const at::Tensor& got, const at::Tensor& want, const std::stri
   EXPECT_LE(excess, atol) << label;
 }
 
-class TrainParity : public ::testing::TestWithParam<std::string> {};
-
-TEST_P(TrainParity, ThreeAdamWStepsMatchPyTorch) {
-  const std::string mode = GetParam();
-  const auto spec = read_json_file(fixtures() / "tiny-bert-train-goldens.json");
-  const auto golden = read_safetensors(fixtures() / "tiny-bert-train-goldens.safetensors");
+// The tiny BERT with two Linear-ReLU-Linear heads whose weights come from the goldens, in
+// training mode (the starting point of both PyTorch reference runs).
+MultiTaskModel parity_model(const TensorMap& golden) {
   const auto dir = fixtures() / "tiny-bert-train";
-  const auto tokenizer = Tokenizer::from_dir(dir);
   BertModel bert(BertConfig::from_file(dir / "config.json"));
   load_bert_weights(bert, read_weight_file(find_weight_file(dir)), dir.string());
   HeadConfig head{32, 16, 3, 0.0, "relu"};
@@ -42,13 +38,23 @@ TEST_P(TrainParity, ThreeAdamWStepsMatchPyTorch) {
                                                                  {"sentiment", head}};
   MultiTaskModel model(bert, heads, std::vector<PoolingMode>{PoolingMode::kMean});
   model->train();
+  at::NoGradGuard no_grad;
   auto params = model->named_parameters();
-  {
-    at::NoGradGuard no_grad;
-    for (const auto& kv : golden) {
-      if (kv.first.rfind("heads.", 0) == 0) params[kv.first].copy_(kv.second);
-    }
+  for (const auto& kv : golden) {
+    if (kv.first.rfind("heads.", 0) == 0) params[kv.first].copy_(kv.second);
   }
+  return model;
+}
+
+class TrainParity : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(TrainParity, ThreeAdamWStepsMatchPyTorch) {
+  const std::string mode = GetParam();
+  const auto spec = read_json_file(fixtures() / "tiny-bert-train-goldens.json");
+  const auto golden = read_safetensors(fixtures() / "tiny-bert-train-goldens.safetensors");
+  const auto tokenizer = Tokenizer::from_dir(fixtures() / "tiny-bert-train");
+  auto model = parity_model(golden);
+  auto params = model->named_parameters();
   std::vector<at::Tensor> trained;
   for (auto& p : params) {
     const bool backbone = p.key().rfind("bert.", 0) == 0;
@@ -117,23 +123,9 @@ namespace {
 TEST(TrainParity, FrozenBackboneOnCachedEmbeddings) {
   const auto spec = read_json_file(test::fixtures() / "tiny-bert-train-goldens.json");
   const auto golden = read_safetensors(test::fixtures() / "tiny-bert-train-goldens.safetensors");
-  const auto dir = test::fixtures() / "tiny-bert-train";
-  const auto tokenizer = Tokenizer::from_dir(dir);
-  BertModel bert(BertConfig::from_file(dir / "config.json"));
-  load_bert_weights(bert, read_weight_file(find_weight_file(dir)), dir.string());
-  HeadConfig head{32, 16, 3, 0.0, "relu"};
-  const std::vector<std::pair<std::string, HeadConfig>> heads = {{"category", head},
-                                                                 {"sentiment", head}};
-  MultiTaskModel model(bert, heads, std::vector<PoolingMode>{PoolingMode::kMean});
-  model->train();
-  auto params = model->named_parameters();
+  const auto tokenizer = Tokenizer::from_dir(test::fixtures() / "tiny-bert-train");
+  auto model = parity_model(golden);
   std::vector<at::Tensor> trained;
-  {
-    at::NoGradGuard no_grad;
-    for (const auto& kv : golden) {
-      if (kv.first.rfind("heads.", 0) == 0) params[kv.first].copy_(kv.second);
-    }
-  }
   for (auto& p : model->bert->parameters()) p.requires_grad_(false);
   for (auto& p : model->heads->parameters()) trained.push_back(p);
   std::vector<CachedBatch> batches;
@@ -162,7 +154,8 @@ TEST(TrainParity, FrozenBackboneOnCachedEmbeddings) {
   for (const auto& kv : golden) {
     const std::string prefix = "frozen_backbone.after3.heads.";
     if (kv.first.rfind(prefix, 0) != 0) continue;
-    expect_close(params[kv.first.substr(prefix.size() - 6)], kv.second, "cached " + kv.first);
+    expect_close(model->named_parameters()[kv.first.substr(prefix.size() - 6)], kv.second,
+                 "cached " + kv.first);
   }
 }
 
