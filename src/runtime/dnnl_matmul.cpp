@@ -117,7 +117,7 @@ void dnnl_matmul(const at::Tensor& a, const at::Tensor& b, at::Tensor& dst,
   append_key(key, a);
   append_key(key, b);
   append_key(key, dst);
-  key += epilogue_key(epilogue);
+  key += epilogue_key(epilogue) + dnnl_threads_key();
   CachedMatmul cached;
   matmul_cache().find(key, &cached);
   auto prim = cached.primitive;
@@ -191,7 +191,7 @@ at::Tensor PackedLinear::forward(const at::Tensor& x, const MatmulEpilogue& epil
   const std::string key = std::string("linear|") + at::toString(impl_->dtype) + "|" +
                           std::to_string(impl_->k) + "x" + std::to_string(impl_->n) + "|" +
                           std::to_string(m) + "/" + std::to_string(x.stride(0)) +
-                          epilogue_key(epilogue);
+                          epilogue_key(epilogue) + dnnl_threads_key();
   CachedMatmul cached;
   matmul_cache().find(key, &cached);
   auto prim = cached.primitive;

@@ -35,7 +35,7 @@ class PrimitiveCache {
 std::string shape_key(const at::Tensor& x) {
   std::string key = at::toString(x.scalar_type());
   for (auto s : x.sizes()) key += ',' + std::to_string(s);
-  return key;
+  return key + dnnl_threads_key();
 }
 
 }  // namespace

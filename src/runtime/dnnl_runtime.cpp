@@ -3,6 +3,8 @@
 
 #ifdef MTST_HAVE_DNNL
 
+#include <omp.h>
+
 #include <string>
 
 #include "mtst/error.h"
@@ -30,6 +32,8 @@ dnnl::memory::desc dnnl_describe(const at::Tensor& t) {
                             dnnl_type(t.scalar_type()),
                             dnnl::memory::dims(t.strides().begin(), t.strides().end()));
 }
+
+std::string dnnl_threads_key() { return "|threads=" + std::to_string(omp_get_max_threads()); }
 
 dnnl::primitive_attr dnnl_attr() {
   dnnl::primitive_attr attr;

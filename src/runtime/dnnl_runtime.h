@@ -7,6 +7,7 @@
 #include <ATen/ATen.h>
 
 #include <oneapi/dnnl/dnnl.hpp>
+#include <string>
 #include <unordered_map>
 
 namespace mtst {
@@ -17,6 +18,11 @@ dnnl::memory::data_type dnnl_type(at::ScalarType t);
 
 // The oneDNN description of a strided ATen tensor (sizes and strides as they are).
 dnnl::memory::desc dnnl_describe(const at::Tensor& t);
+
+// The calling thread's OpenMP team size, for primitive cache keys: a oneDNN primitive keeps
+// the thread count it was created with, so one made on a many-thread caller must not run on a
+// one-thread batch worker (it would start its own team there and oversubscribe the cores).
+std::string dnnl_threads_key();
 
 // Attributes every mtst primitive is created with: a caller-provided (per-call) scratchpad.
 dnnl::primitive_attr dnnl_attr();
