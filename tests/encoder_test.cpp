@@ -131,9 +131,16 @@ TEST(EncoderGoldens, HiddenStatesOfPaddedBatch) {
   const auto mask = t.at("hidden_first4_mask").to(at::kLong);
   const auto& want = t.at("hidden_first4");
   const auto encoder = SentenceEncoder::load(fixtures() / "tiny-bert-hf", {});
-  // The fused inference path and the autograd module path both reproduce HF, padding included.
+  // The fused inference path (unpacked) and the autograd module path both reproduce HF,
+  // padding included.
   InferenceBert fast(encoder.model(), Precision::kFp32);
-  EXPECT_LT(max_abs_diff(fast.forward(ids, mask), want, "hidden_first4 fused"), 1e-5);
+  EXPECT_LT(max_abs_diff(fast.forward(ids, mask, false), want, "hidden_first4 fused"), 1e-5);
+  // Packed (real tokens only through the layers): the same at every real token, zeros at padding.
+  ASSERT_FALSE(mask.all().item<bool>());  // the golden batch is padded, so packing is exercised
+  const auto keep = mask.unsqueeze(-1).to(at::kFloat);
+  const auto packed = fast.forward(ids, mask);
+  EXPECT_LT(max_abs_diff(packed * keep, want * keep, "hidden_first4 packed"), 1e-5);
+  EXPECT_EQ(packed.masked_select(keep == 0).abs().max().item<float>(), 0.0f);
   at::NoGradGuard no_grad;
   auto model = encoder.model();
   EXPECT_LT(max_abs_diff(model->forward(ids, mask), want, "hidden_first4 module"), 1e-5);

@@ -73,7 +73,8 @@ BertSelfAttentionImpl::BertSelfAttentionImpl(const BertConfig& c) : heads_(c.num
   dropout = register_module("dropout", torch::nn::Dropout(c.attention_probs_dropout_prob));
 }
 
-TokenRows TokenRows::pack(const torch::Tensor& mask, int64_t group, torch::ScalarType dtype) {
+TokenRows TokenRows::pack(const torch::Tensor& mask, int64_t group, torch::ScalarType dtype,
+                          int64_t length_multiple, int64_t row_multiple) {
   TokenRows out;
   out.B = mask.size(0);
   out.T = mask.size(1);
@@ -89,14 +90,23 @@ TokenRows TokenRows::pack(const torch::Tensor& mask, int64_t group, torch::Scala
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(),
                    [&](int64_t a, int64_t b) { return len[a] > len[b]; });
-  std::vector<int64_t> gather, inverse(static_cast<size_t>(N));
+  // Extra rows (row_multiple) map to row 0 of the groups: computed, never read back.
+  const int64_t padded_rows = (N + row_multiple - 1) / row_multiple * row_multiple;
+  std::vector<int64_t> gather, inverse(static_cast<size_t>(padded_rows), 0);
   const double lowest =
       dtype == at::kBFloat16 ? -3.3895313892515355e38 : std::numeric_limits<float>::lowest();
-  for (size_t start = 0; start < order.size(); start += static_cast<size_t>(group)) {
-    const size_t end = std::min(order.size(), start + static_cast<size_t>(group));
+  for (size_t start = 0, end = 0; start < order.size(); start = end) {
+    // At most GROUP sentences, none shorter than 3/4 of the group's first (longest): attention
+    // cost grows with the square of the padded length, so an outlier gets a group of its own.
+    end = start + 1;
+    while (end < order.size() && end - start < static_cast<size_t>(group) &&
+           4 * len[order[end]] >= 3 * len[order[start]]) {
+      ++end;
+    }
     Group g;
     g.sentences = static_cast<int64_t>(end - start);
-    g.length = len[order[start]];
+    g.length = std::min(
+        out.T, (len[order[start]] + length_multiple - 1) / length_multiple * length_multiple);
     g.offset = static_cast<int64_t>(gather.size());
     auto bias = at::zeros({g.sentences, 1, 1, g.length}, at::TensorOptions().dtype(dtype));
     for (size_t i = start; i < end; ++i) {
@@ -109,7 +119,11 @@ TokenRows TokenRows::pack(const torch::Tensor& mask, int64_t group, torch::Scala
           gather.push_back(N);  // the zero row appended below the real tokens
         }
       }
-      if (len[s] < g.length) bias[row].narrow(-1, len[s], g.length - len[s]).fill_(lowest);
+      g.lengths.push_back(len[s]);
+      if (len[s] < g.length) {
+        bias[row].narrow(-1, len[s], g.length - len[s]).fill_(lowest);
+        g.padded = true;
+      }
     }
     g.mask_bias = bias;
     out.groups.push_back(g);
@@ -122,7 +136,8 @@ TokenRows TokenRows::pack(const torch::Tensor& mask, int64_t group, torch::Scala
 
 torch::Tensor TokenRows::to_padded(const torch::Tensor& x) const {
   if (!rows.defined()) return x;
-  return at::zeros({B * T, x.size(1)}, x.options()).index_copy(0, rows, x);
+  return at::zeros({B * T, x.size(1)}, x.options())
+      .index_copy(0, rows, x.narrow(0, 0, rows.size(0)));
 }
 
 torch::Tensor TokenRows::from_padded(const torch::Tensor& x) const {
@@ -130,7 +145,8 @@ torch::Tensor TokenRows::from_padded(const torch::Tensor& x) const {
 }
 
 torch::Tensor TokenRows::to_groups(const torch::Tensor& x) const {
-  return at::cat({x, at::zeros({1, x.size(1)}, x.options())}).index_select(0, gather);
+  const auto real = x.narrow(0, 0, rows.size(0));  // gather's index N is the zero row below
+  return at::cat({real, at::zeros({1, x.size(1)}, x.options())}).index_select(0, gather);
 }
 
 torch::Tensor TokenRows::from_groups(const torch::Tensor& x) const {

@@ -4,11 +4,23 @@
 #include "mtst/model/inference_bert.h"
 
 #include <cmath>
+#include <limits>
 
 #include "runtime/dnnl_matmul.h"
 #include "runtime/dnnl_norm.h"
 
 namespace mtst {
+
+namespace {
+// Sentences per attention group of a packed batch: groups are sorted by length, so small
+// groups waste little on padding; attention is a sliver of the work at these lengths, so the
+// number of groups matters more than their padding.
+constexpr int64_t kAttentionGroup = 8;
+// Shape rounding of packed batches: every distinct shape costs a oneDNN primitive (JIT code) on
+// first use, and a server meets a new token count with nearly every batch.
+constexpr int64_t kLengthMultiple = 8;  // attention group lengths
+constexpr int64_t kRowMultiple = 64;    // token rows through the linear layers
+}  // namespace
 
 struct InferenceBert::Layer {
   PackedLinear qkv, attn_out, intermediate, output;
@@ -18,6 +30,8 @@ struct InferenceBert::Layer {
 InferenceBert::InferenceBert(const BertModel& model, Precision precision)
     : config_(model->config()),
       dtype_(precision == Precision::kBf16 ? at::kBFloat16 : at::kFloat),
+      lowest_(dtype_ == at::kBFloat16 ? -3.3895313892515355e38
+                                      : std::numeric_limits<float>::lowest()),
       fused_(dnnl_available()) {
   at::NoGradGuard no_grad;
   if (!fused_) {
@@ -64,6 +78,14 @@ at::Tensor InferenceBert::embed(const at::Tensor& input_ids) const {
   return emb_ln_->forward(x.reshape({-1, config_.hidden_size})).to(dtype_);
 }
 
+at::Tensor InferenceBert::embed_rows(const at::Tensor& input_ids, const at::Tensor& rows) const {
+  // The same sums as embed(), for the real tokens only (rows are flat b*T + t positions).
+  const int64_t T = input_ids.size(1);
+  auto x = at::embedding(word_, input_ids.reshape({-1}).index_select(0, rows)) +
+           at::embedding(position_, rows.remainder(T)) + token_type0_;
+  return emb_ln_->forward(x).to(dtype_);
+}
+
 at::Tensor InferenceBert::layer_forward(const Layer& layer, const at::Tensor& x, int64_t B,
                                         int64_t T, const at::Tensor& mask_bias) const {
   const int64_t H = config_.hidden_size, A = config_.num_attention_heads, d = H / A;
@@ -80,9 +102,39 @@ at::Tensor InferenceBert::layer_forward(const Layer& layer, const at::Tensor& x,
   auto context = at::empty({B, T, A, d}, x.options());
   auto context_view = context.permute({0, 2, 1, 3});
   dnnl_matmul(scores, heads[2], context_view);
+  return layer_tail(layer, x, context.view({B * T, H}));
+}
+
+at::Tensor InferenceBert::packed_layer_forward(const Layer& layer, const at::Tensor& x,
+                                               const TokenRows& tokens) const {
+  const int64_t H = config_.hidden_size, A = config_.num_attention_heads, d = H / A;
+  // Q/K/V for the real tokens only, then stacked into the padded attention groups.
+  auto stacked = tokens.to_groups(layer.qkv.forward(x));
+  auto context = at::empty({stacked.size(0), H}, x.options());
+  for (const auto& g : tokens.groups) {
+    const int64_t b = g.sentences, t = g.length;
+    auto heads = at::empty({3, b, A, t, d}, x.options());
+    heads.copy_(stacked.narrow(0, g.offset, b * t).view({b, t, 3, A, d}).permute({2, 0, 3, 1, 4}));
+    auto scores = at::empty({b, A, t, t}, x.options());
+    dnnl_matmul(heads[0], heads[1].transpose(-1, -2), scores);
+    // Masked keys get the lowest value (what adding HF's mask bias gives), written only where
+    // a sentence is shorter than its group.
+    for (int64_t i = 0; g.padded && i < b; ++i) {
+      const int64_t len = g.lengths[static_cast<size_t>(i)];
+      if (len < t) scores[i].narrow(-1, len, t - len).fill_(lowest_);
+    }
+    softmax_last_dim_(scores);
+    auto out = context.narrow(0, g.offset, b * t).view({b, t, A, d}).permute({0, 2, 1, 3});
+    dnnl_matmul(scores, heads[2], out);
+  }
+  return layer_tail(layer, x, tokens.from_groups(context));
+}
+
+at::Tensor InferenceBert::layer_tail(const Layer& layer, const at::Tensor& x,
+                                     const at::Tensor& context) const {
   MatmulEpilogue residual;
   residual.addend = &x;
-  auto a = layer.ln1.forward(layer.attn_out.forward(context.view({B * T, H}), residual));
+  auto a = layer.ln1.forward(layer.attn_out.forward(context, residual));
   MatmulEpilogue activation;
   activation.has_activation = true;
   activation.activation = config_.hidden_act;
@@ -92,8 +144,8 @@ at::Tensor InferenceBert::layer_forward(const Layer& layer, const at::Tensor& x,
   return layer.ln2.forward(layer.output.forward(h, residual2));
 }
 
-at::Tensor InferenceBert::forward(const at::Tensor& input_ids,
-                                  const at::Tensor& attention_mask) const {
+at::Tensor InferenceBert::forward(const at::Tensor& input_ids, const at::Tensor& attention_mask,
+                                  bool pack) const {
   at::InferenceMode inference;
   if (!fused_) {
     BertModel module = fallback_;  // a handle copy; forward is not const in libtorch
@@ -103,7 +155,21 @@ at::Tensor InferenceBert::forward(const at::Tensor& input_ids,
   // Additive mask bias [B,1,1,T]; masked keys get the dtype's lowest value, as in HF. Batches
   // without padding (common once inputs are sorted by length) skip it altogether.
   at::Tensor mask_bias;
-  if (!attention_mask.all().item<bool>()) mask_bias = attention_mask_bias(attention_mask, dtype_);
+  if (!attention_mask.all().item<bool>()) {
+    if (pack) {
+      const auto tokens =
+          TokenRows::pack(attention_mask, kAttentionGroup, dtype_, kLengthMultiple, kRowMultiple);
+      if (!tokens.groups.empty()) {  // right padding (ours always is)
+        auto real = embed_rows(input_ids, tokens.rows);
+        const int64_t extra = tokens.inverse.size(0) - real.size(0);
+        auto x =
+            extra == 0 ? real : at::cat({real, at::zeros({extra, real.size(1)}, real.options())});
+        for (const auto& layer : layers_) x = packed_layer_forward(*layer, x, tokens);
+        return tokens.to_padded(x).view({B, T, config_.hidden_size});
+      }
+    }
+    mask_bias = attention_mask_bias(attention_mask, dtype_);
+  }
   auto x = embed(input_ids);
   for (const auto& layer : layers_) x = layer_forward(*layer, x, B, T, mask_bias);
   return x.view({B, T, config_.hidden_size});

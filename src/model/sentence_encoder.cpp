@@ -13,6 +13,30 @@
 
 namespace mtst {
 
+namespace {
+
+// Consecutive ranges of the length-sorted (longest first) LENGTHS, one per forward pass: at most
+// BATCH_SIZE sentences, MAX_PADDED (if > 0) sentences x longest, and MAX_TOKENS (if > 0) real
+// tokens; a sentence longer than the caps still gets a pass of its own.
+std::vector<std::pair<size_t, size_t>> plan_forward_passes(const std::vector<size_t>& lengths,
+                                                           size_t batch_size, size_t max_padded,
+                                                           size_t max_tokens) {
+  std::vector<std::pair<size_t, size_t>> ranges;
+  for (size_t start = 0; start < lengths.size();) {
+    size_t end = start + 1, tokens = lengths[start];
+    while (end < lengths.size() && end - start < batch_size &&
+           (max_padded == 0 || (end - start + 1) * lengths[start] <= max_padded) &&
+           (max_tokens == 0 || tokens + lengths[end] <= max_tokens)) {
+      tokens += lengths[end++];
+    }
+    ranges.emplace_back(start, end);
+    start = end;
+  }
+  return ranges;
+}
+
+}  // namespace
+
 SentenceEncoder::SentenceEncoder(ModelLayout layout, std::shared_ptr<Tokenizer> tokenizer,
                                  BertModel model, const ExecOptions& exec)
     : layout_(std::move(layout)), tokenizer_(std::move(tokenizer)), model_(std::move(model)) {
@@ -121,24 +145,21 @@ at::Tensor SentenceEncoder::encode_ids(const std::vector<std::vector<int64_t>>& 
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(),
                    [&](size_t a, size_t b) { return ids[a].size() > ids[b].size(); });
-  // Consecutive ranges of the sorted order: at most batch_size sentences, and at most
-  // max_padded_tokens once padded to the range's longest (its first) sentence.
-  std::vector<std::pair<size_t, size_t>> ranges;
-  for (size_t start = 0; start < order.size();) {
-    const size_t longest = ids[order[start]].size();
-    size_t end = start + 1;
-    while (end < order.size() && end - start < options.batch_size &&
-           (options.max_padded_tokens == 0 ||
-            (end - start + 1) * longest <= options.max_padded_tokens)) {
-      ++end;
-    }
-    ranges.emplace_back(start, end);
-    start = end;
+  std::vector<size_t> lengths(order.size());
+  size_t tokens = 0;
+  for (size_t i = 0; i < order.size(); ++i) tokens += lengths[i] = ids[order[i]].size();
+  auto ranges = plan_forward_passes(lengths, options.batch_size, options.max_padded_tokens, 0);
+  // Many passes: one pass per core at a time. Few (a server's batch): re-cut into passes of
+  // equal real tokens, as many as the cores or a multiple, so every core has one; a padded pass
+  // costs its real tokens only (InferenceBert packs it). One sentence: all cores inside it.
+  const auto threads = static_cast<size_t>(std::max(1, at::get_num_threads()));
+  if (threads > 1 && ranges.size() < 4 * threads && order.size() >= threads) {
+    const size_t passes = (ranges.size() + threads - 1) / threads * threads;
+    ranges = plan_forward_passes(lengths, options.batch_size, options.max_padded_tokens,
+                                 (tokens + passes - 1) / passes);
   }
   const size_t batches = ranges.size();
-  // Bulk work runs one batch per core; a few batches use all cores inside each operator.
-  const int threads = at::get_num_threads();
-  const int workers = batches >= 4 * static_cast<size_t>(threads) ? threads : 1;
+  const int workers = batches >= threads ? static_cast<int>(threads) : 1;
   std::vector<at::Tensor> results(batches);
   for_each_batch(batches, workers, [&](size_t b) {
     std::vector<const std::vector<int64_t>*> batch;

@@ -24,6 +24,8 @@ namespace {
 using clock_type = std::chrono::steady_clock;
 using json = nlohmann::json;
 
+constexpr size_t kMaxPaddedTokensPerPass = 8192;
+
 double ms_between(clock_type::time_point a, clock_type::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
 }
@@ -326,9 +328,10 @@ void Server::run() {
     s.queue = std::make_unique<BatchQueue>(
         s.options.limits,
         [predictor](const std::vector<std::vector<int64_t>>& ids) {
-          // Sorted by length, cut into forward passes of at most 8 sentences and 1024
-          // padded tokens: one long input does not pad a whole batch to its length.
-          return predictor->head_inputs_ids(ids, 8, 1024);
+          // The whole batch at once: the encoder packs it (padding costs nothing in its
+          // products) and cuts it into one pass per core. The cap bounds the padded
+          // [sentences x longest] tensors around the packed layers.
+          return predictor->head_inputs_ids(ids, ids.size(), kMaxPaddedTokensPerPass);
         },
         [&s](const BatchStats& b) { s.metrics.batch(b.requests, b.tokens); });
     if (!s.stopping) s.ready = true;

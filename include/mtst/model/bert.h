@@ -27,27 +27,34 @@ struct BertEmbeddingsImpl : torch::nn::Module {
 };
 TORCH_MODULE(BertEmbeddings);
 
-// Where the real (unpadded) tokens of a right-padded [B,T] batch sit. In training the encoder
-// layers work on the N real token rows only ([N,H]), so padding costs nothing in the linear
-// layers; attention runs per group of sentences of similar length (sorted, a few per group),
-// each padded only to its own longest, so its cost follows the real lengths too.
+// Where the real (unpadded) tokens of a right-padded [B,T] batch sit. In training (and in
+// InferenceBert for padded batches) the encoder layers work on the N real token rows only ([N,H]),
+// so padding costs nothing in the linear layers; attention runs per group of sentences of similar
+// length (sorted, a few per group), each padded only to its own longest, so its cost follows the
+// real lengths too.
 struct TokenRows {
   int64_t B = 0, T = 0;
   torch::Tensor rows;  // [N] flat (b*T + t) positions of the real tokens; undefined: all B*T
   struct Group {
     int64_t sentences = 0, length = 0, offset = 0;  // offset into the stacked groups
     torch::Tensor mask_bias;                        // [sentences,1,1,length]
+    std::vector<int64_t> lengths;                   // each sentence's real tokens
+    bool padded = false;                            // some sentence is shorter than length
   };
   std::vector<Group> groups;  // empty: one padded [B,T] batch (the reference path)
   torch::Tensor gather;       // [sum sentences*length] rows of [x; 0] to stack the groups
-  torch::Tensor inverse;      // [N] each real token's row in the stacked groups
+  torch::Tensor inverse;      // [N'] each real token's row in the stacked groups (N' >= N)
 
   // Packs a right-padded batch (MASK [B,T]) into sorted attention groups of GROUP sentences.
-  static TokenRows pack(const torch::Tensor& mask, int64_t group, torch::ScalarType dtype);
-  torch::Tensor to_padded(const torch::Tensor& x) const;    // [N,H] -> [B*T,H] (zeros)
+  // Optional rounding for fewer distinct shapes (each new shape is a new oneDNN primitive):
+  // group lengths up to a multiple of LENGTH_MULTIPLE (at most T), and the row count N' of
+  // from_groups up to a multiple of ROW_MULTIPLE (the extra rows are junk, never read back).
+  static TokenRows pack(const torch::Tensor& mask, int64_t group, torch::ScalarType dtype,
+                        int64_t length_multiple = 1, int64_t row_multiple = 1);
+  torch::Tensor to_padded(const torch::Tensor& x) const;    // [N(+),H] -> [B*T,H] (zeros)
   torch::Tensor from_padded(const torch::Tensor& x) const;  // [B*T,H] -> [N,H]
-  torch::Tensor to_groups(const torch::Tensor& x) const;    // [N,H] -> [sum s*l, H]
-  torch::Tensor from_groups(const torch::Tensor& x) const;  // [sum s*l, H] -> [N,H]
+  torch::Tensor to_groups(const torch::Tensor& x) const;    // [N(+),H] -> [sum s*l, H]
+  torch::Tensor from_groups(const torch::Tensor& x) const;  // [sum s*l, H] -> [N',H]
 };
 
 struct BertSelfAttentionImpl : torch::nn::Module {

@@ -1,7 +1,9 @@
 // The fast inference path of a BertModel: weights cast once to the run's dtype, Q/K/V fused
 // into one packed GEMM, bias/GELU/residual fused into the GEMMs (oneDNN), attention as two
 // strided batched products with no transposed copies. No autograd; same math as BertModel.
-// Shapes: B batch, T tokens, H hidden, A heads.
+// A batch with padding is packed (TokenRows): the GEMMs see only its N real tokens and
+// attention runs per small group of similar-length sentences, so a batch of mixed lengths
+// (a server's) costs what its real tokens cost. Shapes: B batch, T tokens, H hidden, A heads.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -20,19 +22,28 @@ class InferenceBert {
  public:
   InferenceBert(const BertModel& model, Precision precision);
   // input_ids, attention_mask [B,T] int64 -> last hidden state [B,T,H] in the run's dtype.
-  at::Tensor forward(const at::Tensor& input_ids, const at::Tensor& attention_mask) const;
+  // Padding positions of the result are zeros when the batch was packed (pooling masks them).
+  // PACK false keeps every padded position in the products (the reference for tests).
+  at::Tensor forward(const at::Tensor& input_ids, const at::Tensor& attention_mask,
+                     bool pack = true) const;
   at::ScalarType dtype() const { return dtype_; }
   const BertConfig& config() const { return config_; }
 
  private:
   struct Layer;
-  at::Tensor embed(const at::Tensor& input_ids) const;
+  at::Tensor embed(const at::Tensor& input_ids) const;                               // [B*T,H]
+  at::Tensor embed_rows(const at::Tensor& input_ids, const at::Tensor& rows) const;  // [N,H]
   at::Tensor layer_forward(const Layer& layer, const at::Tensor& x, int64_t B, int64_t T,
                            const at::Tensor& mask_bias) const;
+  // Attention output projection, feed-forward and norms: x [N,H], context [N,H] -> [N,H].
+  at::Tensor layer_tail(const Layer& layer, const at::Tensor& x, const at::Tensor& context) const;
+  at::Tensor packed_layer_forward(const Layer& layer, const at::Tensor& x,
+                                  const TokenRows& tokens) const;
 
   BertConfig config_;
   at::ScalarType dtype_;
-  bool fused_;  // oneDNN path; otherwise the module's own forward
+  double lowest_;  // the dtype's lowest value: the score of a masked key
+  bool fused_;     // oneDNN path; otherwise the module's own forward
   BertModel fallback_{nullptr};
   at::Tensor word_, position_, token_type0_;
   std::shared_ptr<const FastLayerNorm> emb_ln_;
