@@ -2,12 +2,13 @@
 // answers equal to `mtst encode` / `mtst tokenize` / `mtst predict`, the bad-input sweep
 // (invalid UTF-8, huge and deeply nested bodies, wrong types, 10k inputs, empty strings, a
 // client that stalls mid-body) with the server serving others meanwhile, 429 under load, and
-// a clean stop on SIGTERM.
+// a clean stop on SIGTERM, 503 while the model loads.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -33,7 +34,8 @@ std::string q(const std::filesystem::path& p) { return test::quoted(p); }
 // A `mtst serve` child process on a free port; SIGTERM and reaped by stop() or the destructor.
 class ServerProcess {
  public:
-  explicit ServerProcess(const std::string& args) {
+  // READY: also wait until /health answers 200 (the model is loaded).
+  explicit ServerProcess(const std::string& args, bool ready = true) {
     log_ = dir_ / "stderr";
     pid_ = fork();
     if (pid_ == 0) {
@@ -50,7 +52,7 @@ class ServerProcess {
       if (at != std::string::npos) port_ = std::stoi(text.substr(at + 23));
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    while (std::chrono::steady_clock::now() < deadline) {
+    while (ready && std::chrono::steady_clock::now() < deadline) {
       auto r = client().Get("/health");
       if (r && r->status == 200) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -235,6 +237,42 @@ TEST_F(EncoderServer, AStalledClientDoesNotBlockOthers) {
   const ssize_t n = recv(fd, buf, sizeof buf, 0);
   EXPECT_GE(n, 0);  // 0 = closed, > 0 = an error response; not a timeout (-1)
   close(fd);
+}
+
+TEST(ServerNotReady, AnswersWith503UntilTheModelHasLoaded) {
+  // The model's modules.json is a FIFO: loading blocks on it until the test writes it, so the
+  // window between "listening" and "ready" is held open for as long as the test needs.
+  TempDir dir;
+  const auto model = dir / "model";
+  std::filesystem::copy(fixtures() / "tiny-bert-st", model,
+                        std::filesystem::copy_options::recursive);
+  const std::string modules = test::read_file(model / "modules.json");
+  std::filesystem::remove(model / "modules.json");
+  ASSERT_EQ(mkfifo((model / "modules.json").c_str(), 0600), 0);
+  ServerProcess server("--model " + q(model), false);
+  ASSERT_GT(server.port(), 0) << server.log();
+  expect_error(server.client().Get("/health"), 503, "Unhealthy");
+  expect_error(server.client().Get("/info"), 503, "Unhealthy");
+  expect_error(post(server, "/embed", R"({"inputs": "not yet"})"), 503, "Unhealthy");
+  expect_error(post(server, "/v1/embeddings", R"({"input": "not yet"})"), 503, "Unhealthy");
+  expect_error(post(server, "/predict", R"({"inputs": "not yet"})"), 503, "Unhealthy");
+  expect_error(post(server, "/tokenize", R"({"inputs": "not yet"})"), 503, "Unhealthy");
+  auto metrics = server.client().Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_EQ(metrics->status, 200);
+  EXPECT_NE(metrics->body.find(R"(status="503")"), std::string::npos) << metrics->body;
+  { std::ofstream(model / "modules.json") << modules; }  // unblocks the load
+  int status = 0;
+  for (int i = 0; i < 600 && status != 200; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    auto r = server.client().Get("/health");
+    status = r ? r->status : 0;
+  }
+  EXPECT_EQ(status, 200) << server.log();
+  auto r = post(server, "/embed", R"({"inputs": "now ready"})");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(server.stop(), 0) << server.log();
 }
 
 TEST(ServerLoad, QueueFullIsA429AndNothingElseFails) {
