@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Load test of `mtst serve` on loopback: a MiniLM-L6-shape multi-task model (random init, one
 # training step, so it has heads), 64 closed-loop clients sending single-sentence requests
-# from the benchmark corpus for 30 s, once with batching (defaults) and once with
-# --max-batch-requests 1; prints one JSON line each (req/s, statuses, p50/p90/p99).
-#   bench/serve_load.sh [SECONDS] [ENDPOINT]   (corpus ../shared/bench/corpus.txt or $MTST_CORPUS)
-# The load generator runs on the same 2 cores as the server.
+# from the benchmark corpus, with batching (defaults) and with --max-batch-requests 1,
+# interleaved round by round (this VM's speed drifts); one JSON line per run, then a summary
+# table (medians, per-round ratios).
+#   bench/serve_load.sh [SECONDS] [ENDPOINT] [ROUNDS] [PRECISION]
+#   defaults: 30 /embed 3 auto   (corpus ../shared/bench/corpus.txt or $MTST_CORPUS)
+# The load generator runs on the same cores as the server. Stops by itself: every run is
+# bounded by SECONDS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-30}
 endpoint=${2:-/embed}
+rounds=${3:-3}
+precision=${4:-auto}
 corpus=$(realpath "${MTST_CORPUS:-../shared/bench/corpus.txt}")
 work=bench/.serve
 mkdir -p "$work" bench/out
@@ -19,13 +24,19 @@ if [ ! -f "$work/minilm/final/mtst.json" ]; then
     --set tasks.sentiment.files.validation=null
 fi
 port=18765
-for batching in "" "--max-batch-requests 1"; do
-  # shellcheck disable=SC2086
-  build/mtst serve --model "$work/minilm/final" --port $port --auto-truncate $batching 2>"$work/server.log" &
-  pid=$!
-  for _ in $(seq 100); do curl -sf "localhost:$port/health" >/dev/null && break; sleep 0.2; done
-  build/mtst bench serve --port $port --endpoint "$endpoint" --input "$corpus" --clients 64 \
-    --seconds "$seconds" | python3 -c "import json,sys; j=json.load(sys.stdin); j['server_args']='$batching'; print(json.dumps(j))" | tee -a "$out"
-  kill -TERM $pid
-  wait $pid
+for round in $(seq "$rounds"); do
+  for batching in "" "--max-batch-requests 1"; do
+    # shellcheck disable=SC2086
+    build/mtst serve --model "$work/minilm/final" --port $port --auto-truncate \
+      --precision "$precision" $batching 2>"$work/server.log" &
+    pid=$!
+    for _ in $(seq 100); do curl -sf "localhost:$port/health" >/dev/null && break; sleep 0.2; done
+    build/mtst bench serve --port $port --endpoint "$endpoint" --input "$corpus" --clients 64 \
+      --seconds "$seconds" |
+      python3 -c "import json,sys; j=json.load(sys.stdin); j.update(round=$round, precision='$precision', server_args='$batching'); print(json.dumps(j))" |
+      tee -a "$out"
+    kill -TERM $pid
+    wait $pid
+  done
 done
+python3 bench/summarize_serve.py "$out"
