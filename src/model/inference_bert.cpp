@@ -106,10 +106,11 @@ at::Tensor InferenceBert::layer_forward(const Layer& layer, const at::Tensor& x,
 }
 
 at::Tensor InferenceBert::packed_layer_forward(const Layer& layer, const at::Tensor& x,
-                                               const TokenRows& tokens) const {
+                                               const TokenRows& tokens,
+                                               const at::Tensor& group_rows) const {
   const int64_t H = config_.hidden_size, A = config_.num_attention_heads, d = H / A;
   // Q/K/V for the real tokens only, then stacked into the padded attention groups.
-  auto stacked = tokens.to_groups(layer.qkv.forward(x));
+  auto stacked = layer.qkv.forward(x).index_select(0, group_rows);
   auto context = at::empty({stacked.size(0), H}, x.options());
   for (const auto& g : tokens.groups) {
     const int64_t b = g.sentences, t = g.length;
@@ -164,7 +165,12 @@ at::Tensor InferenceBert::forward(const at::Tensor& input_ids, const at::Tensor&
         const int64_t extra = tokens.inverse.size(0) - real.size(0);
         auto x =
             extra == 0 ? real : at::cat({real, at::zeros({extra, real.size(1)}, real.options())});
-        for (const auto& layer : layers_) x = packed_layer_forward(*layer, x, tokens);
+        // The groups' padding positions read row 0 instead of a zero row (no copy of Q/K/V
+        // with a zero row appended): they are masked keys or queries whose output is dropped.
+        const int64_t real_rows = tokens.rows.size(0);
+        const auto group_rows =
+            at::where(tokens.gather == real_rows, at::zeros({}, at::kLong), tokens.gather);
+        for (const auto& layer : layers_) x = packed_layer_forward(*layer, x, tokens, group_rows);
         return tokens.to_padded(x).view({B, T, config_.hidden_size});
       }
     }

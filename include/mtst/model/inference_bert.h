@@ -37,8 +37,9 @@ class InferenceBert {
                            const at::Tensor& mask_bias) const;
   // Attention output projection, feed-forward and norms: x [N,H], context [N,H] -> [N,H].
   at::Tensor layer_tail(const Layer& layer, const at::Tensor& x, const at::Tensor& context) const;
-  at::Tensor packed_layer_forward(const Layer& layer, const at::Tensor& x,
-                                  const TokenRows& tokens) const;
+  // GROUP_ROWS: tokens.gather with the zero-row index replaced by 0.
+  at::Tensor packed_layer_forward(const Layer& layer, const at::Tensor& x, const TokenRows& tokens,
+                                  const at::Tensor& group_rows) const;
 
   BertConfig config_;
   at::ScalarType dtype_;
