@@ -105,8 +105,7 @@ TokenRows TokenRows::pack(const torch::Tensor& mask, int64_t group, torch::Scala
     }
     Group g;
     g.sentences = static_cast<int64_t>(end - start);
-    g.length = std::min(
-        out.T, (len[order[start]] + length_multiple - 1) / length_multiple * length_multiple);
+    g.length = (len[order[start]] + length_multiple - 1) / length_multiple * length_multiple;
     g.offset = static_cast<int64_t>(gather.size());
     auto bias = at::zeros({g.sentences, 1, 1, g.length}, at::TensorOptions().dtype(dtype));
     for (size_t i = start; i < end; ++i) {

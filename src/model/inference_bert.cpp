@@ -78,11 +78,17 @@ at::Tensor InferenceBert::embed(const at::Tensor& input_ids) const {
   return emb_ln_->forward(x.reshape({-1, config_.hidden_size})).to(dtype_);
 }
 
-at::Tensor InferenceBert::embed_rows(const at::Tensor& input_ids, const at::Tensor& rows) const {
-  // The same sums as embed(), for the real tokens only (rows are flat b*T + t positions).
-  const int64_t T = input_ids.size(1);
-  auto x = at::embedding(word_, input_ids.reshape({-1}).index_select(0, rows)) +
-           at::embedding(position_, rows.remainder(T)) + token_type0_;
+at::Tensor InferenceBert::embed_rows(const at::Tensor& input_ids, const at::Tensor& rows,
+                                     int64_t padded_rows) const {
+  // The same sums as embed(), for the real tokens only (rows are flat b*T + t positions), then
+  // zero rows up to PADDED_ROWS (their LayerNorm output is junk that is never read back).
+  const int64_t T = input_ids.size(1), N = rows.size(0);
+  auto x = at::zeros({padded_rows, config_.hidden_size}, word_.options());
+  auto real = x.narrow(0, 0, N);
+  at::add_out(real,
+              at::embedding(word_, input_ids.reshape({-1}).index_select(0, rows)) +
+                  at::embedding(position_, rows.remainder(T)),
+              token_type0_);
   return emb_ln_->forward(x).to(dtype_);
 }
 
@@ -161,10 +167,7 @@ at::Tensor InferenceBert::forward(const at::Tensor& input_ids, const at::Tensor&
       const auto tokens =
           TokenRows::pack(attention_mask, kAttentionGroup, dtype_, kLengthMultiple, kRowMultiple);
       if (!tokens.groups.empty()) {  // right padding (ours always is)
-        auto real = embed_rows(input_ids, tokens.rows);
-        const int64_t extra = tokens.inverse.size(0) - real.size(0);
-        auto x =
-            extra == 0 ? real : at::cat({real, at::zeros({extra, real.size(1)}, real.options())});
+        auto x = embed_rows(input_ids, tokens.rows, tokens.inverse.size(0));
         // The groups' padding positions read row 0 instead of a zero row (no copy of Q/K/V
         // with a zero row appended): they are masked keys or queries whose output is dropped.
         const int64_t real_rows = tokens.rows.size(0);

@@ -47,7 +47,7 @@ struct TokenRows {
 
   // Packs a right-padded batch (MASK [B,T]) into sorted attention groups of GROUP sentences.
   // Optional rounding for fewer distinct shapes (each new shape is a new oneDNN primitive):
-  // group lengths up to a multiple of LENGTH_MULTIPLE (at most T), and the row count N' of
+  // group lengths up to a multiple of LENGTH_MULTIPLE (may exceed T), and the row count N' of
   // from_groups up to a multiple of ROW_MULTIPLE (the extra rows are junk, never read back).
   static TokenRows pack(const torch::Tensor& mask, int64_t group, torch::ScalarType dtype,
                         int64_t length_multiple = 1, int64_t row_multiple = 1);

@@ -31,8 +31,9 @@ class InferenceBert {
 
  private:
   struct Layer;
-  at::Tensor embed(const at::Tensor& input_ids) const;                               // [B*T,H]
-  at::Tensor embed_rows(const at::Tensor& input_ids, const at::Tensor& rows) const;  // [N,H]
+  at::Tensor embed(const at::Tensor& input_ids) const;  // [B*T,H]
+  at::Tensor embed_rows(const at::Tensor& input_ids, const at::Tensor& rows,
+                        int64_t padded_rows) const;  // [padded_rows,H]
   at::Tensor layer_forward(const Layer& layer, const at::Tensor& x, int64_t B, int64_t T,
                            const at::Tensor& mask_bias) const;
   // Attention output projection, feed-forward and norms: x [N,H], context [N,H] -> [N,H].
