@@ -5,7 +5,8 @@
 # interleaved round by round (this VM's speed drifts); one JSON line per run, then a summary
 # table (medians, per-round ratios).
 #   bench/serve_load.sh [SECONDS] [ENDPOINT] [ROUNDS] [PRECISION]
-#   defaults: 30 /embed 3 auto   (corpus ../shared/bench/corpus.txt or $MTST_CORPUS)
+#   defaults: 30 /embed 3 auto   (corpus ../shared/bench/corpus.txt or $MTST_CORPUS;
+#   $MTST_SERVE_ARGS: more server options for both modes, e.g. "--threads 1")
 # The load generator runs on the same cores as the server. Stops by itself: every run is
 # bounded by SECONDS.
 set -euo pipefail
@@ -28,12 +29,12 @@ for round in $(seq "$rounds"); do
   for batching in "" "--max-batch-requests 1"; do
     # shellcheck disable=SC2086
     build/mtst serve --model "$work/minilm/final" --port $port --auto-truncate \
-      --precision "$precision" $batching 2>"$work/server.log" &
+      --precision "$precision" ${MTST_SERVE_ARGS:-} $batching 2>"$work/server.log" &
     pid=$!
     for _ in $(seq 100); do curl -sf "localhost:$port/health" >/dev/null && break; sleep 0.2; done
     build/mtst bench serve --port $port --endpoint "$endpoint" --input "$corpus" --clients 64 \
       --seconds "$seconds" |
-      python3 -c "import json,sys; j=json.load(sys.stdin); j.update(round=$round, precision='$precision', server_args='$batching'); print(json.dumps(j))" |
+      python3 -c "import json,sys; j=json.load(sys.stdin); j.update(round=$round, precision='$precision', server_args='$batching', extra_args='${MTST_SERVE_ARGS:-}'); print(json.dumps(j))" |
       tee -a "$out"
     kill -TERM $pid
     wait $pid
