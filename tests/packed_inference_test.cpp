@@ -62,6 +62,16 @@ TEST(PackedInference, EqualsThePaddedPathAtEveryRealToken) {
   EXPECT_GT(cosine.min().item<double>(), 0.9999);
 }
 
+TEST(PackedInference, ABatchWithAnEmptyRowKeepsThePaddedPath) {
+  const auto encoder = SentenceEncoder::load(fixtures() / "tiny-bert-hf", {});
+  auto batch = random_batch({5, 3, 1}, encoder.config().vocab_size, 3);
+  batch.mask[2].zero_();  // no tokens at all: nothing to pack, HF's padded math applies
+  EXPECT_TRUE(TokenRows::pack(batch.mask, 8, at::kFloat, 8, 64).groups.empty());
+  InferenceBert fp32(encoder.model(), Precision::kFp32);
+  EXPECT_TRUE(
+      at::equal(fp32.forward(batch.ids, batch.mask), fp32.forward(batch.ids, batch.mask, false)));
+}
+
 TEST(PackedInference, GroupsAreSortedBoundedAndRounded) {
   const auto lengths = mixed_lengths();
   const auto batch = random_batch(lengths, 100, 2);

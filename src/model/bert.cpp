@@ -80,9 +80,11 @@ TokenRows TokenRows::pack(const torch::Tensor& mask, int64_t group, torch::Scala
   out.T = mask.size(1);
   const auto cpu_mask = mask.to(at::kLong).contiguous();
   const auto lengths = cpu_mask.sum(1);
-  // Right padding only: every row must be 1...1 0...0, else keep the plain padded path.
+  // Right padding only: every row must be 1...1 0...0 with at least one 1, else keep the plain
+  // padded path.
   const auto expected = at::arange(out.T, cpu_mask.options()).unsqueeze(0) < lengths.unsqueeze(1);
   if (!at::equal(expected.to(at::kLong), cpu_mask)) return out;
+  if (lengths.min().item<int64_t>() == 0) return out;  // an empty row has nothing to pack
   const auto* len = lengths.data_ptr<int64_t>();
   std::vector<int64_t> prefix(static_cast<size_t>(out.B) + 1, 0), order(static_cast<size_t>(out.B));
   for (int64_t b = 0; b < out.B; ++b) prefix[b + 1] = prefix[b] + len[b];
