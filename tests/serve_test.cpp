@@ -275,6 +275,21 @@ TEST(ServerNotReady, AnswersWith503UntilTheModelHasLoaded) {
   EXPECT_EQ(server.stop(), 0) << server.log();
 }
 
+TEST(ServerNotReady, StopsCleanlyOnSigtermWhileTheModelLoads) {
+  TempDir dir;
+  const auto model = dir / "model";
+  std::filesystem::copy(fixtures() / "tiny-bert-st", model,
+                        std::filesystem::copy_options::recursive);
+  std::filesystem::remove(model / "modules.json");
+  ASSERT_EQ(mkfifo((model / "modules.json").c_str(), 0600), 0);  // never written: load blocks
+  ServerProcess server("--model " + q(model), false);
+  ASSERT_GT(server.port(), 0) << server.log();
+  expect_error(server.client().Get("/health"), 503, "Unhealthy");
+  EXPECT_EQ(server.stop(), 0) << server.log();
+  EXPECT_NE(server.log().find("stopped before the model was loaded"), std::string::npos)
+      << server.log();
+}
+
 TEST(ServerLoad, QueueFullIsA429AndNothingElseFails) {
   ServerProcess server("--model " + q(fixtures() / "tiny-bert-st") +
                        " --max-concurrent-requests 1 --max-batch-requests 1");

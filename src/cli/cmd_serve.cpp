@@ -54,7 +54,11 @@ void run_serve(ServeArgs& args) {
   } catch (...) {
     done = true;
     waiter.join();
-    throw;
+    // A stop requested while the model loads may interrupt its reads: that is the stop the
+    // user asked for, not a load failure.
+    if (!stop_requested) throw;
+    std::cerr << "mtst serve: stopped before the model was loaded" << std::endl;
+    return;
   }
   done = true;
   waiter.join();
