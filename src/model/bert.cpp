@@ -95,8 +95,7 @@ TokenRows TokenRows::pack(const torch::Tensor& mask, int64_t group, torch::Scala
   // Extra rows (row_multiple) map to row 0 of the groups: computed, never read back.
   const int64_t padded_rows = (N + row_multiple - 1) / row_multiple * row_multiple;
   std::vector<int64_t> gather, inverse(static_cast<size_t>(padded_rows), 0);
-  const double lowest =
-      dtype == at::kBFloat16 ? -3.3895313892515355e38 : std::numeric_limits<float>::lowest();
+  const double lowest = masked_score(dtype);
   for (size_t start = 0, end = 0; start < order.size(); start = end) {
     // At most GROUP sentences, none shorter than 3/4 of the group's first (longest): attention
     // cost grows with the square of the padded length, so an outlier gets a group of its own.
@@ -255,13 +254,16 @@ torch::Tensor BertModelImpl::forward(const torch::Tensor& input_ids,
   return tokens.to_padded(x).view({B, T, H});
 }
 
+double masked_score(torch::ScalarType dtype) {
+  return dtype == at::kBFloat16 ? -3.3895313892515355e38
+         : dtype == at::kHalf   ? -65504.0
+         : dtype == at::kDouble ? std::numeric_limits<double>::lowest()
+                                : std::numeric_limits<float>::lowest();
+}
+
 torch::Tensor attention_mask_bias(const torch::Tensor& attention_mask, torch::ScalarType dtype) {
-  const double lowest = dtype == at::kBFloat16 ? -3.3895313892515355e38
-                        : dtype == at::kHalf   ? -65504.0
-                        : dtype == at::kDouble ? std::numeric_limits<double>::lowest()
-                                               : std::numeric_limits<float>::lowest();
   auto keep = attention_mask.to(dtype).unsqueeze(1).unsqueeze(1);  // [B,1,1,T]
-  return (1.0 - keep) * lowest;
+  return (1.0 - keep) * masked_score(dtype);
 }
 
 void init_bert_weights(BertModel& model, uint64_t seed) {

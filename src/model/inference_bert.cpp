@@ -4,7 +4,6 @@
 #include "mtst/model/inference_bert.h"
 
 #include <cmath>
-#include <limits>
 
 #include "runtime/dnnl_matmul.h"
 #include "runtime/dnnl_norm.h"
@@ -30,8 +29,7 @@ struct InferenceBert::Layer {
 InferenceBert::InferenceBert(const BertModel& model, Precision precision)
     : config_(model->config()),
       dtype_(precision == Precision::kBf16 ? at::kBFloat16 : at::kFloat),
-      lowest_(dtype_ == at::kBFloat16 ? -3.3895313892515355e38
-                                      : std::numeric_limits<float>::lowest()),
+      lowest_(masked_score(dtype_)),
       fused_(dnnl_available()) {
   at::NoGradGuard no_grad;
   if (!fused_) {

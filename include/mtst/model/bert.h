@@ -122,6 +122,8 @@ TORCH_MODULE(BertModel);
 
 // The additive attention bias HF uses: 0 where mask is 1, the dtype's lowest value elsewhere.
 torch::Tensor attention_mask_bias(const torch::Tensor& attention_mask, torch::ScalarType dtype);
+// The dtype's lowest value, what a masked key scores (as in Hugging Face).
+double masked_score(torch::ScalarType dtype);
 
 // HF-style initialisation (normal(0, 0.02) weights, zero biases, unit LayerNorm) with SEED.
 void init_bert_weights(BertModel& model, uint64_t seed);
