@@ -239,16 +239,23 @@ TEST_F(EncoderServer, AStalledClientDoesNotBlockOthers) {
   close(fd);
 }
 
+// Copies the tiny-bert-st fixture to MODEL with modules.json replaced by a FIFO, so loading
+// the model blocks until someone writes it. Returns the real modules.json ("" on failure).
+std::string copy_with_fifo_modules(const std::filesystem::path& model) {
+  std::filesystem::copy(fixtures() / "tiny-bert-st", model,
+                        std::filesystem::copy_options::recursive);
+  const std::string modules = test::read_file(model / "modules.json");
+  std::filesystem::remove(model / "modules.json");
+  return mkfifo((model / "modules.json").c_str(), 0600) == 0 ? modules : "";
+}
+
 TEST(ServerNotReady, AnswersWith503UntilTheModelHasLoaded) {
   // The model's modules.json is a FIFO: loading blocks on it until the test writes it, so the
   // window between "listening" and "ready" is held open for as long as the test needs.
   TempDir dir;
   const auto model = dir / "model";
-  std::filesystem::copy(fixtures() / "tiny-bert-st", model,
-                        std::filesystem::copy_options::recursive);
-  const std::string modules = test::read_file(model / "modules.json");
-  std::filesystem::remove(model / "modules.json");
-  ASSERT_EQ(mkfifo((model / "modules.json").c_str(), 0600), 0);
+  const std::string modules = copy_with_fifo_modules(model);
+  ASSERT_FALSE(modules.empty());
   ServerProcess server("--model " + q(model), false);
   ASSERT_GT(server.port(), 0) << server.log();
   expect_error(server.client().Get("/health"), 503, "Unhealthy");
@@ -278,10 +285,7 @@ TEST(ServerNotReady, AnswersWith503UntilTheModelHasLoaded) {
 TEST(ServerNotReady, StopsCleanlyOnSigtermWhileTheModelLoads) {
   TempDir dir;
   const auto model = dir / "model";
-  std::filesystem::copy(fixtures() / "tiny-bert-st", model,
-                        std::filesystem::copy_options::recursive);
-  std::filesystem::remove(model / "modules.json");
-  ASSERT_EQ(mkfifo((model / "modules.json").c_str(), 0600), 0);  // never written: load blocks
+  ASSERT_FALSE(copy_with_fifo_modules(model).empty());  // the FIFO is never written: load blocks
   ServerProcess server("--model " + q(model), false);
   ASSERT_GT(server.port(), 0) << server.log();
   expect_error(server.client().Get("/health"), 503, "Unhealthy");
