@@ -8,6 +8,7 @@
 
 #include "mtst/io/json_file.h"
 #include "mtst/io/safetensors.h"
+#include "mtst/runtime/exec_options.h"
 #include "test_util.h"
 
 namespace mtst {
@@ -95,6 +96,40 @@ TEST(Cli, EncodeNpyMatchesJsonlAndReportsTruncation) {
     std::memcpy(&v, bytes.data() + data + 4 * j, 4);
     EXPECT_EQ(v, lines[0]["embedding"][j].get<float>());
   }
+}
+
+TEST(Cli, EncodeEmptyInputWritesAnEmptyResult) {
+  TempDir tmp;
+  const auto model = q(fixtures() / "tiny-bert-st");
+  const auto npy = run_mtst("encode --model " + model + " --output " + q(tmp / "e.npy"), "");
+  ASSERT_EQ(npy.exit_code, 0) << npy.err;
+  const auto bytes = test::read_file(tmp / "e.npy");
+  EXPECT_EQ(bytes.substr(0, 6), "\x93NUMPY");
+  EXPECT_NE(bytes.find("'shape': (0, 32)"), std::string::npos) << bytes;
+  EXPECT_EQ(bytes.size() % 64, 0u);  // header only, no rows
+  const auto jsonl = run_mtst("encode --model " + model + " --output " + q(tmp / "e.jsonl"), "");
+  ASSERT_EQ(jsonl.exit_code, 0) << jsonl.err;
+  EXPECT_EQ(test::read_file(tmp / "e.jsonl"), "");
+  const auto out = run_mtst("encode --model " + model, "");
+  ASSERT_EQ(out.exit_code, 0) << out.err;
+  EXPECT_EQ(out.out, "");
+}
+
+TEST(Cli, Bf16IsRefusedWhereTheCpuHasNoKernels) {
+  const auto r = run_mtst("encode --precision bf16 --model " + q(fixtures() / "tiny-bert-st"),
+                          "Hello world\n");
+  if (precision_supported(Precision::kBf16)) {
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(json_lines(r.out).size(), 1u);
+  } else {
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_EQ(r.err,
+              "mtst: error: precision bf16 is not available on this CPU: oneDNN has no bf16 "
+              "kernels for it (they need AVX-512); use fp32, or auto (bf16 only where the CPU "
+              "has it natively)\n");
+    EXPECT_EQ(r.out, "");
+  }
+  EXPECT_TRUE(precision_supported(parse_precision("auto")));  // auto never picks what can't run
 }
 
 TEST(Cli, BadOutputExtensionFailsBeforeWork) {

@@ -52,7 +52,13 @@ TEST(PackedInference, EqualsThePaddedPathAtEveryRealToken) {
   const auto padded = fp32.forward(batch.ids, batch.mask, false);
   EXPECT_LT(max_abs_diff(packed * keep, padded * keep, "packed vs padded fp32"), 1e-5);
   EXPECT_EQ(packed.masked_select(keep == 0).abs().max().item<float>(), 0.0f);
+}
 
+TEST(PackedInference, Bf16EqualsThePaddedPathPerSentence) {
+  if (!precision_supported(Precision::kBf16)) GTEST_SKIP() << test::kNoBf16;
+  const auto encoder = SentenceEncoder::load(fixtures() / "tiny-bert-hf", {});
+  const auto batch = random_batch(mixed_lengths(), encoder.config().vocab_size, 1);
+  const auto keep = batch.mask.unsqueeze(-1).to(at::kFloat);
   // bf16: the same products in other shapes round differently; per-sentence mean-pooled
   // embeddings must still agree closely.
   InferenceBert bf16(encoder.model(), Precision::kBf16);

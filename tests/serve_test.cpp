@@ -294,6 +294,21 @@ TEST(ServerNotReady, StopsCleanlyOnSigtermWhileTheModelLoads) {
       << server.log();
 }
 
+TEST(ServerStartup, MissingModelDirectoryExitsWithOneMessage) {
+  const auto r = run_mtst("serve --port 0 --model /nonexistent/model");
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_EQ(r.err, "mtst: error: --model /nonexistent/model: no such directory\n");
+}
+
+TEST(ServerStartup, UnloadableModelExitsInsteadOfHanging) {
+  TempDir dir;  // exists, but holds no model: the load fails once the listener runs
+  for (int i = 0; i < 5; ++i) {
+    const auto r = run_mtst("serve --port 0 --model " + q(dir.path()));
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE(r.err.find(dir.path().string()), std::string::npos) << r.err;
+  }
+}
+
 TEST(ServerLoad, QueueFullIsA429AndNothingElseFails) {
   ServerProcess server("--model " + q(fixtures() / "tiny-bert-st") +
                        " --max-concurrent-requests 1 --max-batch-requests 1");

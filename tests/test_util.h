@@ -12,6 +12,10 @@ namespace mtst::test {
 
 inline std::filesystem::path fixtures() { return MTST_FIXTURES_DIR; }
 
+// Why a bf16 test skips on CPUs without bf16 kernels (mtst refuses bf16 there; see
+// Cli.Bf16IsRefusedWhereTheCpuHasNoKernels).
+inline constexpr const char* kNoBf16 = "this CPU has no bf16 kernels (oneDNN needs AVX-512)";
+
 // A fresh empty directory under the system temp dir, removed by the destructor.
 class TempDir {
  public:

@@ -4,10 +4,12 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <iostream>
 #include <thread>
 
 #include "cli/commands.h"
+#include "mtst/error.h"
 #include "serve/server.h"
 
 namespace mtst::cli {
@@ -35,6 +37,10 @@ void run_serve(ServeArgs& args) {
   sigemptyset(&action.sa_mask);
   sigaction(SIGTERM, &action, nullptr);
   sigaction(SIGINT, &action, nullptr);
+  require_precision_supported(options.exec.precision);
+  if (!std::filesystem::is_directory(options.model)) {
+    throw Error("--model " + options.model.string() + ": no such directory");
+  }
   serve::Server server(options);
   const int port = server.bind();
   std::cerr << "mtst serve: listening on " << options.host << ":" << port << std::endl;

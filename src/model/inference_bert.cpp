@@ -31,6 +31,7 @@ InferenceBert::InferenceBert(const BertModel& model, Precision precision)
       dtype_(precision == Precision::kBf16 ? at::kBFloat16 : at::kFloat),
       lowest_(masked_score(dtype_)),
       fused_(dnnl_available()) {
+  require_precision_supported(precision);
   at::NoGradGuard no_grad;
   if (!fused_) {
     // Without oneDNN: a private copy of the module in the run's dtype.

@@ -140,6 +140,7 @@ at::Tensor SentenceEncoder::encode_ids(const std::vector<std::vector<int64_t>>& 
   }
   const int64_t N = static_cast<int64_t>(ids.size());
   auto out = at::empty({N, embedding_dim(pooling)}, at::kFloat);
+  if (N == 0) return out;  // no input, no passes: an empty [0, H] result
   // Longest first: equal lengths share a batch, so padding stays near zero.
   std::vector<size_t> order(ids.size());
   std::iota(order.begin(), order.end(), 0);

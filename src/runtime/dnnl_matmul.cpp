@@ -111,6 +111,21 @@ void execute(const dnnl::matmul& prim, const memory::desc& src_md, void* src,
 
 bool dnnl_available() { return true; }
 
+bool dnnl_bf16_available() {
+  static const bool available = [] {
+    const auto bf16 = memory::data_type::bf16;
+    try {
+      const memory::desc a({8, 32}, bf16, memory::format_tag::ab);
+      const memory::desc b({32, 32}, bf16, memory::format_tag::ab);
+      dnnl::matmul::primitive_desc(dnnl::matmul::desc(a, b, a), dnnl_engine());
+      return true;
+    } catch (const dnnl::error&) {
+      return false;  // "could not create a primitive descriptor iterator": no kernel here
+    }
+  }();
+  return available;
+}
+
 void dnnl_matmul(const at::Tensor& a, const at::Tensor& b, at::Tensor& dst,
                  const MatmulEpilogue& epilogue) {
   std::string key = "mm|";
@@ -223,6 +238,7 @@ at::Tensor PackedLinear::forward(const at::Tensor& x, const MatmulEpilogue& epil
 #else  // !MTST_HAVE_DNNL
 
 bool dnnl_available() { return false; }
+bool dnnl_bf16_available() { return false; }
 
 void dnnl_matmul(const at::Tensor&, const at::Tensor&, at::Tensor&, const MatmulEpilogue&) {
   throw Error("this build of mtst has no oneDNN");

@@ -15,6 +15,10 @@ namespace mtst {
 // Whether this build uses oneDNN directly (else the callers use ATen).
 bool dnnl_available();
 
+// Whether oneDNN has bf16 matmul kernels for this CPU (oneDNN 2.x: AVX-512 or newer; none on
+// AVX2-only CPUs). Probed once by creating a small bf16 primitive. False without oneDNN.
+bool dnnl_bf16_available();
+
 struct MatmulEpilogue {
   float scale = 1.0f;           // dst = scale * (a @ b) ...
   bool has_activation = false;  // ... then activation ...

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "mtst/error.h"
+#include "runtime/dnnl_matmul.h"
 
 namespace mtst {
 
@@ -33,6 +34,17 @@ Precision parse_precision(const std::string& name) {
 }
 
 std::string precision_name(Precision p) { return p == Precision::kBf16 ? "bf16" : "fp32"; }
+
+bool precision_supported(Precision p) {
+  return p != Precision::kBf16 || !dnnl_available() || dnnl_bf16_available();
+}
+
+void require_precision_supported(Precision p) {
+  if (precision_supported(p)) return;
+  throw Error(
+      "precision bf16 is not available on this CPU: oneDNN has no bf16 kernels for it "
+      "(they need AVX-512); use fp32, or auto (bf16 only where the CPU has it natively)");
+}
 
 int physical_cores() {
   // Count distinct (physical id, core id) pairs; hyper-threads share a core and a GEMM.

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <thread>
 
 #include "mtst/error.h"
 #include "mtst/model/pooling.h"
@@ -320,7 +321,17 @@ int Server::bind() {
 
 void Server::run() {
   auto& s = *impl_;
-  std::thread listener([&s] { s.http.listen_after_bind(); });
+  std::atomic<bool> listener_done{false};
+  std::thread listener([&s, &listener_done] {
+    s.http.listen_after_bind();
+    listener_done = true;
+  });
+  // httplib's stop() does nothing before the listener runs: wait for it, so that a stop (a
+  // failed load, a signal) always ends the listener instead of leaving join() to hang.
+  while (!s.http.is_running() && !listener_done) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (s.stopping) s.http.stop();  // a stop() that came before the listener ran
   try {
     s.predictor =
         std::make_unique<Predictor>(Predictor::load(s.options.model, s.options.exec, true));

@@ -229,6 +229,7 @@ void Trainer::Impl::prepare_output_dir() {
 Trainer::Trainer(const TrainConfig& config, const TrainerOptions& options)
     : impl_(std::make_unique<Impl>()) {
   auto& s = *impl_;
+  require_precision_supported(config.precision);
   s.config = config;
   s.options = options;
   const fs::path last = options.output_dir / "last";

@@ -18,6 +18,12 @@ Precision parse_precision(const std::string& name);
 bool native_bf16();
 std::string precision_name(Precision p);
 
+// Whether PRECISION can run on this CPU: bf16 needs oneDNN's bf16 kernels where this build
+// uses oneDNN (AVX-512 or newer); builds without oneDNN run bf16 through ATen anywhere.
+bool precision_supported(Precision p);
+// Throws one clear Error when precision_supported(P) is false (before any work starts).
+void require_precision_supported(Precision p);
+
 // Applies the thread count to libtorch (and so to oneDNN, which shares its OpenMP pool).
 // Returns the count used.
 int apply_threads(int threads);
