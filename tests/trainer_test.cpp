@@ -12,6 +12,7 @@
 #include "mtst/io/tfevents.h"
 #include "mtst/model/model_dir.h"
 #include "mtst/model/predictor.h"
+#include "mtst/model/weights.h"
 #include "test_util.h"
 
 namespace mtst {
@@ -58,6 +59,18 @@ TEST(Trainer, WritesCompleteCheckpointsThatLoadBackExactly) {
   ASSERT_EQ(got.size(), want.size());
   for (size_t i = 0; i < got.size(); ++i) EXPECT_TRUE(at::equal(got[i], want[i])) << i;
   EXPECT_EQ(loaded.info.tasks[1].labels[2], "positive");
+
+  // The backbone gets an (unused) pooler even though the fixture has none: transformers 5
+  // reports a BERT checkpoint without it as missing weights. Initialised as HF does.
+  const int64_t hidden = trainer.model()->bert->config().hidden_size;
+  ASSERT_EQ(
+      read_weight_file(find_weight_file(fixtures() / "tiny-bert-train")).count("pooler.dense.bias"),
+      0u);
+  const auto saved = read_weight_file(dir / "final" / "model.safetensors");
+  ASSERT_TRUE(saved.count("pooler.dense.weight") && saved.count("pooler.dense.bias"));
+  EXPECT_TRUE(saved.at("pooler.dense.weight").sizes().equals({hidden, hidden}));
+  EXPECT_TRUE(at::equal(saved.at("pooler.dense.bias"), at::zeros({hidden})));
+  EXPECT_NEAR(saved.at("pooler.dense.weight").std().item<double>(), 0.02, 0.005);
 
   // The predictor (inference path) gives the trainer's validation results.
   const auto validation = trainer.validate();

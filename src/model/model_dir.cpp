@@ -74,7 +74,9 @@ void write_contents(const fs::path& tmp, MultiTaskModel& model, const fs::path& 
   write_sentence_transformers_files(tmp, info, config.hidden_size);
   write_json(tmp / "config.json", config.to_json());
   // transformers refuses safetensors files without format metadata.
-  write_safetensors(tmp / "model.safetensors", parameters_of(*model->bert), {{"format", "pt"}});
+  auto backbone = parameters_of(*model->bert);
+  backbone.insert(info.pooler.begin(), info.pooler.end());
+  write_safetensors(tmp / "model.safetensors", backbone, {{"format", "pt"}});
   for (const char* name : kTokenizerFiles) {
     if (fs::exists(tokenizer_dir / name)) fs::copy_file(tokenizer_dir / name, tmp / name);
   }
@@ -197,7 +199,9 @@ LoadedModel load_model_dir(const fs::path& dir) {
   const auto config = BertConfig::from_file(dir / "config.json");
   BertModel bert(config);
   const auto weights = find_weight_file(dir);
-  load_bert_weights(bert, read_weight_file(weights), weights.string());
+  const auto tensors = read_weight_file(weights);
+  load_bert_weights(bert, tensors, weights.string());
+  out.info.pooler = pooler_weights(tensors, config, 0);
   std::vector<std::pair<std::string, HeadConfig>> heads;
   for (const auto& task : out.info.tasks) heads.emplace_back(task.name, task.head);
   out.model = MultiTaskModel(bert, heads, out.info.pooling);

@@ -3,6 +3,7 @@
 #include "mtst/model/weights.h"
 
 #include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
 
 #include <sstream>
 
@@ -32,6 +33,27 @@ std::string shape_string(at::IntArrayRef sizes) {
 }
 
 }  // namespace
+
+TensorMap pooler_weights(const TensorMap& checkpoint, const BertConfig& config, uint64_t seed) {
+  const int64_t hidden = config.hidden_size;
+  auto find = [&](const std::string& name) -> at::Tensor {
+    for (const std::string& key : {name, "bert." + name}) {
+      auto it = checkpoint.find(key);
+      if (it != checkpoint.end()) return it->second;
+    }
+    return {};
+  };
+  const auto weight = find("pooler.dense.weight");
+  const auto bias = find("pooler.dense.bias");
+  if (weight.defined() && bias.defined() && weight.sizes().equals({hidden, hidden}) &&
+      bias.sizes().equals({hidden})) {
+    return {{"pooler.dense.weight", weight.to(at::kFloat).contiguous().clone()},
+            {"pooler.dense.bias", bias.to(at::kFloat).contiguous().clone()}};
+  }
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+  return {{"pooler.dense.weight", at::empty({hidden, hidden}, at::kFloat).normal_(0.0, 0.02, gen)},
+          {"pooler.dense.bias", at::zeros({hidden}, at::kFloat)}};
+}
 
 WeightLoadReport load_bert_weights(BertModel& model, const TensorMap& tensors,
                                    const std::string& source) {

@@ -75,7 +75,9 @@ void Trainer::Impl::build_model() {
     tokenizer_dir = layout.transformer_dir;
     bert = BertModel(BertConfig::from_file(tokenizer_dir / "config.json"));
     const auto weights = find_weight_file(tokenizer_dir);
-    load_bert_weights(bert, read_weight_file(weights), weights.string());
+    const auto tensors = read_weight_file(weights);
+    load_bert_weights(bert, tensors, weights.string());
+    info.pooler = pooler_weights(tensors, bert->config(), config.seed);
     default_pooling = layout.pooling;
     default_max_len = layout.max_seq_length;
     info.normalize = layout.normalize;
@@ -84,6 +86,7 @@ void Trainer::Impl::build_model() {
     tokenizer_dir = config.backbone_tokenizer;
     bert = BertModel(BertConfig::from_file(config_file));
     init_bert_weights(bert, config.seed);
+    info.pooler = pooler_weights({}, bert->config(), config.seed);
   }
   tokenizer = std::make_shared<Tokenizer>(Tokenizer::from_dir(tokenizer_dir));
   if (tokenizer->vocab_size() > static_cast<size_t>(bert->config().vocab_size)) {

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "mtst/io/tensor_map.h"
 #include "mtst/model/multitask_model.h"
 #include "mtst/text/tokenizer.h"
 
@@ -30,6 +31,7 @@ struct ModelDirInfo {
   size_t max_seq_length = 0;
   bool normalize = false;          // a Normalize module for plain embeddings (heads never see it)
   nlohmann::json training_config;  // TrainConfig::to_json() of the run, or null
+  TensorMap pooler;                // pooler.dense.* carried unused (see pooler_weights)
 };
 
 // Writes the complete directory DIR (replacing an existing one). TOKENIZER_DIR supplies the

@@ -28,4 +28,11 @@ std::filesystem::path find_weight_file(const std::filesystem::path& dir);
 // Reads a weight file by its extension (.safetensors or .bin).
 TensorMap read_weight_file(const std::filesystem::path& path);
 
+// The BERT pooler (pooler.dense.weight [H,H], pooler.dense.bias [H]) that mtst carries through
+// unused: transformers 5 builds BertModel with it and reports a checkpoint without it as
+// MISSING weights. Taken from CHECKPOINT (a "bert." prefix allowed, copied out of any mapping)
+// when it holds both with the right shapes, else initialised as Hugging Face does (weight
+// ~ N(0, 0.02) from SEED, bias 0).
+TensorMap pooler_weights(const TensorMap& checkpoint, const BertConfig& config, uint64_t seed);
+
 }  // namespace mtst
