@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs every dependency of mtst from Debian 12 with apt-get (idempotent; needs root or sudo).
-# The only install step: build, tests, quickstart and benchmarks rely on nothing else.
+# Installs every dependency of mtst (idempotent; needs root or sudo): the build's from Debian 12
+# with apt-get, then the references environment (scripts/setup_references.sh: a pinned Python
+# venv from PyPI and the real all-MiniLM-L6-v2). The only install step: build, tests,
+# quickstart and benchmarks rely on nothing else.
 set -euo pipefail
 
 packages=(
@@ -14,6 +16,7 @@ packages=(
   libgtest-dev            # tests
   libboost-dev            # Boost.CRC (CRC32C of TensorBoard records)
   libcpp-httplib-dev      # HTTP server (mtst serve) and the test/load-test client
+  python3-venv            # the references venv (setup_references.sh)
 )
 
 missing=()
@@ -21,11 +24,12 @@ for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "setup: all dependencies installed"
-  exit 0
+  echo "setup: all Debian packages installed"
+else
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  echo "setup: installing ${missing[*]}"
+  $SUDO apt-get update
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y "${missing[@]}"
 fi
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-echo "setup: installing ${missing[*]}"
-$SUDO apt-get update
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y "${missing[@]}"
+"$(dirname "$0")/setup_references.sh"
