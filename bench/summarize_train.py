@@ -11,12 +11,13 @@ print("| engine | precision | samples/s per round | median | mtst / peer (median
 print("|---|---|---|---|---|")
 for precision in ("bf16", "fp32"):
     ours = [r["samples_per_s"] for r in full if r.get("engine") == "mtst" and r["precision"] == precision]
-    peer = [r["samples_per_s"] for r in full if r.get("peer") and r["precision"] == precision]
+    peer = [r["samples_per_s"] for r in full if r.get("engine") == "torch" and r["precision"] == precision]
     if not ours or not peer:
         continue
     mo, mp = statistics.median(ours), statistics.median(peer)
     print(f"| mtst | {precision} | {', '.join(map(str, ours))} | {mo} | |")
-    print(f"| PyTorch 1.13 eager | {precision} | {', '.join(map(str, peer))} | {mp} | {mo / mp:.2f}x |")
+    torch_version = next(r["torch"] for r in full if r.get("engine") == "torch")
+    print(f"| PyTorch {torch_version} eager (SDPA) | {precision} | {', '.join(map(str, peer))} | {mp} | {mo / mp:.2f}x |")
     ratios = [f"{a / b:.2f}" for a, b in zip(ours, peer)]
     print(f"|  | per-round ratios | {', '.join(ratios)} | | |")
 frozen = [r for r in rows if r.get("freeze") == "backbone"]

@@ -1,55 +1,45 @@
 #!/usr/bin/env bash
-# Multi-task training throughput, mtst beside the PyTorch peer (../shared/peers/
-# torch_train_bench.py) in one run on this machine: MiniLM-L6 shape, random init, both bundled
-# tasks (the first 3,000 training sentences of each, as the peer's README), batch 32 per task,
-# full fine-tuning, AdamW, 2 threads, 10 timed steps after 3 warm-up; fp32 and bf16, ROUNDS
-# rounds interleaved. Then the frozen-backbone epoch with and without the embedding cache.
-#   bench/train_vs_peer.sh [ROUNDS]   (peers from ../shared/peers or $MTST_PEERS)
-# Needs build/mtst and python3-torch (apt).
+# Multi-task training throughput on the real all-MiniLM-L6-v2, mtst beside the PyTorch 2.x
+# peer (bench/peers/train_peer.py, in the references venv) in one run on this machine: full
+# fine-tuning as configs/minilm.json (both bundled tasks, the first 3,000 training sentences
+# of each, batch 32 per task, AdamW, clipping, max length 128, dropout on), 2 threads, 10
+# timed steps after 3 warm-up, ROUNDS rounds interleaved; fp32, and bf16 where the CPU has
+# native bf16. Then the frozen-backbone epoch with and without the embedding cache.
+#   bench/train_vs_peer.sh [ROUNDS]   (venv: $MTST_VENV)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
 root=$PWD
-peers=$(realpath "${MTST_PEERS:-../shared/peers}")
-config=$root/configs/bench-minilm.json
-work=$root/bench/.peer
-mkdir -p "$work" bench/out
+python=${MTST_VENV:-/opt/mtst/venv}/bin/python
+model=$root/models/all-MiniLM-L6-v2
 [ -x build/mtst ] || { echo "build/mtst missing: run scripts/build.sh" >&2; exit 1; }
-[ -f "$peers/torch_train_bench.py" ] || { echo "peers not found at $peers" >&2; exit 1; }
-dpkg-query -W python3-torch >/dev/null 2>&1 || apt-get install -y python3-torch python3-numpy
+[ -x "$python" ] && [ -f "$model/model.safetensors" ] ||
+  { echo "references venv or real model missing: run scripts/setup.sh" >&2; exit 1; }
+mkdir -p bench/out
 out=$root/bench/out/train-$(date +%Y%m%d-%H%M%S).jsonl
+export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+precisions=fp32
+grep -qwE 'avx512_bf16|amx_bf16' /proc/cpuinfo && precisions="bf16 fp32"
 
-# The peer reads token ids of the same first 3,000 training sentences per task (mtst's
-# tokenizer is HF-identical, tests/tokenizer_test).
-python3 - "$work" <<'PY'
-import csv, json, sys
-work = sys.argv[1]
-for name, path in [("category", "data/sentence_type/train.csv"), ("sentiment", "data/sentiment/train.csv")]:
-    rows = list(csv.DictReader(open(path, encoding="utf-8-sig")))[:3000]
-    with open(f"{work}/{name}_3000.jsonl", "w") as f:
-        for r in rows:
-            f.write(json.dumps({"text": r["text"]}) + "\n")
-PY
-for task in category sentiment; do
-  build/mtst tokenize --model data/all-MiniLM-L6-v2 --max-seq-length 256 \
-    --input "$work/${task}_3000.jsonl" >"$work/${task}_ids.jsonl"
-done
-
-mtst() { build/mtst bench train --config "$config" --train-limit 3000 --steps 10 --warmup 3 "$@"; }
+mtst() {
+  build/mtst bench train --config configs/minilm.json --train-limit 3000 --steps 10 \
+    --warmup 3 --threads 2 "$@"
+}
 peer() {
-  (cd "$peers" && /usr/bin/python3 torch_train_bench.py --config "$root/data/all-MiniLM-L6-v2/config.json" \
-    --ids "$work/category_ids.jsonl" --ids "$work/sentiment_ids.jsonl" --batch-size 32 \
-    --steps 10 --warmup 3 --threads 2 "$@")
+  "$python" bench/peers/train_peer.py --model "$model" --data data/sentence_type/train.csv \
+    --data data/sentiment/train.csv --limit 3000 --steps 10 --warmup 3 --threads 2 "$@" \
+    2>/dev/null
 }
 
+echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2), $(nproc) cores"
 for ((r = 1; r <= rounds; r++)); do
-  mtst --precision bf16 | tee -a "$out"
-  peer --precision bf16 | tee -a "$out"
-  mtst --precision fp32 | tee -a "$out"
-  peer --precision fp32 | tee -a "$out"
+  for p in $precisions; do
+    mtst --precision "$p" | tee -a "$out"
+    peer --precision "$p" | tee -a "$out"
+  done
 done
-# Frozen backbone, one whole epoch (94 steps): heads on cached embeddings vs the encoder
-# recomputed every step. The cache's one-time build is reported separately.
+# Frozen backbone, one whole epoch: heads on cached embeddings vs the encoder recomputed
+# every step. The cache's one-time build is reported separately.
 mtst --precision fp32 --set training.freeze=backbone --epochs 1 | tee -a "$out"
 mtst --precision fp32 --set training.freeze=backbone --epochs 1 --no-cache | tee -a "$out"
-python3 bench/summarize_train.py "$out"
+"$python" bench/summarize_train.py "$out"
