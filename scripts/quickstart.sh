@@ -8,6 +8,7 @@
 #                           (about 18 minutes of training on 2 cores in fp32)
 #   CONFIG=configs/minilm-frozen.json   the seed's plan: backbone frozen, heads on cached
 #                                       embeddings (minutes; less accurate, docs/tasks.md)
+#   CONFIG=configs/seed-recipe.json     the seed's own recipe (frozen, lr 1e-4, early stop)
 #   CONFIG=configs/quickstart.json      a small BERT from scratch, no pretrained weights
 # Without the real model (MTST_NO_REFERENCES=1, or setup could not place it) it says so and
 # falls back to configs/quickstart.json.

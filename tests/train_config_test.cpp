@@ -213,5 +213,26 @@ TEST(TrainConfig, FromFileWithOverridesAndRelativePaths) {
   EXPECT_THROW(TrainConfig::from_file(dir / "missing.json"), Error);
 }
 
+TEST(TrainConfig, SeedRecipeIsTheSeedsPlan) {
+  // configs/seed-recipe.json is the seed's own training recipe (../shared/seed/NOTES.md):
+  // frozen backbone, AdamW at a constant 1e-4, oversampling, early stop on combined val loss.
+  const TrainConfig c = TrainConfig::from_file(repo() / "configs/seed-recipe.json");
+  EXPECT_EQ(c.freeze, "backbone");
+  EXPECT_DOUBLE_EQ(c.lr_heads, 1e-4);
+  EXPECT_EQ(c.schedule, "constant");
+  EXPECT_EQ(c.grad_clip, 0.0);
+  EXPECT_EQ(c.sampling, SamplingStrategy::kOversample);
+  EXPECT_EQ(c.early_stopping_monitor, "val_loss");
+  EXPECT_EQ(c.patience, 3);
+  EXPECT_EQ(c.batch_size, 32u);
+  ASSERT_EQ(c.tasks.size(), 2u);
+  for (const auto& task : c.tasks) {
+    EXPECT_EQ(task.head.hidden_size, 256);
+    EXPECT_EQ(task.head.activation, "relu");
+    EXPECT_EQ(task.head.dropout, 0.0);
+    EXPECT_EQ(task.loss_weight, 1.0);
+  }
+}
+
 }  // namespace
 }  // namespace mtst
