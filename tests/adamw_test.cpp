@@ -3,6 +3,7 @@
 // rate schedule against hand-computed values.
 #include "mtst/train/adamw.h"
 
+#include <ATen/core/grad_mode.h>
 #include <gtest/gtest.h>
 #include <torch/optim/adamw.h>
 #include <torch/torch.h>

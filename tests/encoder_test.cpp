@@ -2,6 +2,7 @@
 // (tests/fixtures/tiny-bert-goldens.*), for every model-directory layout, pooling mode,
 // batch size and both inference paths; bf16 against fp32 by cosine.
 #include <ATen/Parallel.h>
+#include <ATen/core/grad_mode.h>
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>

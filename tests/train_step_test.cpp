@@ -4,6 +4,7 @@
 // 1e-5, first-step gradients and the parameters after three steps within 1e-4 relative.
 #include "mtst/train/train_step.h"
 
+#include <ATen/core/grad_mode.h>
 #include <gtest/gtest.h>
 #include <torch/optim/adamw.h>
 

@@ -3,6 +3,8 @@
 // (encoder_test: hidden_first4 and the pooled goldens).
 #include "mtst/model/inference_bert.h"
 
+#include <ATen/core/grad_mode.h>
+
 #include <cmath>
 
 #include "runtime/dnnl_matmul.h"

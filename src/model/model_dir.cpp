@@ -2,6 +2,7 @@
 #include "mtst/model/model_dir.h"
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <unistd.h>
 
 #include "mtst/error.h"

@@ -1,6 +1,8 @@
 // Multi-task inference from a model directory (see predictor.h).
 #include "mtst/model/predictor.h"
 
+#include <ATen/core/grad_mode.h>
+
 #include "mtst/model/pooling.h"
 
 namespace mtst {

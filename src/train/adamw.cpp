@@ -3,6 +3,7 @@
 #include "mtst/train/adamw.h"
 
 #include <ATen/Parallel.h>
+#include <ATen/core/grad_mode.h>
 
 #include <cmath>
 #include <string>

@@ -1,6 +1,8 @@
 // Head evaluation and its reports (see evaluation.h).
 #include "mtst/train/evaluation.h"
 
+#include <ATen/core/grad_mode.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <sstream>
