@@ -14,7 +14,11 @@ import re
 import tempfile
 import time
 
-import fasttext
+try:
+    import fasttext
+except ImportError:
+    raise SystemExit("fasttext_peer: fastText is not in this venv (scripts/references/requirements.txt "
+                     "leaves it out on Python 3.13, where it does not build)")
 
 TASKS = {"category": "sentence_type", "sentiment": "sentiment"}
 
