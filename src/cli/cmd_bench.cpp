@@ -8,6 +8,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/device_option.h"
 #include "mtst/error.h"
 #include "mtst/io/text_input.h"
 #include "mtst/model/sentence_encoder.h"
@@ -22,6 +23,7 @@ struct BenchEncodeArgs {
   bool random_init = false;
   std::string input;
   std::string precision = "fp32";
+  std::string device = "cpu";
   size_t batch_size = 32;
   size_t max_seq_length = 0;
   int threads = 0;
@@ -42,6 +44,7 @@ void run_bench_encode(const BenchEncodeArgs& args) {
     throw Error("bench encode: --config needs --random-init (weights come from --model)");
   }
   ExecOptions exec;
+  exec.device = parse_device(args.device);
   exec.precision = parse_precision(args.precision);
   exec.threads = apply_threads(args.threads);
   const auto texts = read_texts(args.input);
@@ -79,6 +82,7 @@ void run_bench_encode(const BenchEncodeArgs& args) {
   nlohmann::json out = {{"bench", "encode"},
                         {"engine", "mtst"},
                         {"precision", args.precision},
+                        {"device", device_name(exec.device)},
                         {"threads", exec.threads},
                         {"batch_size", args.batch_size},
                         {"max_seq_length", max_len},
@@ -120,6 +124,7 @@ void add_bench_command(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   cmd->add_option("--max-seq-length", args->max_seq_length,
                   "Truncate longer inputs (0 = the model's max_seq_length)");
+  add_device_option(cmd, args->device);
   cmd->add_option("--threads", args->threads, "CPU threads (0 = physical cores)");
   cmd->add_option("--seconds", args->seconds, "Minimum timed duration (whole corpus passes)");
   cmd->add_flag("--compare-fp32", args->compare_fp32,

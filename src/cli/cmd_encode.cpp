@@ -4,6 +4,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/device_option.h"
 #include "mtst/error.h"
 #include "mtst/io/embedding_output.h"
 #include "mtst/io/text_input.h"
@@ -23,6 +24,7 @@ struct EncodeArgs {
   bool normalize = false;
   bool no_normalize = false;
   std::string precision = "fp32";
+  std::string device = "cpu";
   int threads = 0;
 };
 
@@ -39,6 +41,7 @@ void run_encode(const EncodeArgs& args) {
     throw Error("--normalize and --no-normalize exclude each other");
   }
   ExecOptions exec;
+  exec.device = parse_device(args.device);
   exec.precision = parse_precision(args.precision);
   exec.threads = apply_threads(args.threads);
   EncodeOptions options;
@@ -81,6 +84,7 @@ void add_encode_command(CLI::App& app) {
   cmd->add_flag("--no-normalize", args->no_normalize, "Do not L2-normalise");
   cmd->add_option("--precision", args->precision, "fp32 | bf16")
       ->check(CLI::IsMember({"fp32", "bf16"}));
+  add_device_option(cmd, args->device);
   cmd->add_option("--threads", args->threads, "CPU threads (0 = physical cores)");
   cmd->callback([args] { run_encode(*args); });
 }

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/device_option.h"
 #include "mtst/error.h"
 #include "mtst/io/atomic_file.h"
 #include "mtst/model/predictor.h"
@@ -26,6 +27,7 @@ struct EvaluateArgs {
   std::string output;
   size_t batch_size = 64;
   std::string precision = "fp32";
+  std::string device = "cpu";
   int threads = 0;
 };
 
@@ -53,6 +55,7 @@ void run_evaluate(const EvaluateArgs& args) {
     throw Error("--data and --task go together (a labelled file and the task it is for)");
   }
   ExecOptions exec;
+  exec.device = parse_device(args.device);
   exec.precision = parse_precision(args.precision);
   exec.threads = apply_threads(args.threads);
   const auto predictor = Predictor::load(args.model, exec);
@@ -122,6 +125,7 @@ void add_evaluate_command(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   cmd->add_option("--precision", args->precision, "fp32 | bf16")
       ->check(CLI::IsMember({"fp32", "bf16"}));
+  add_device_option(cmd, args->device);
   cmd->add_option("--threads", args->threads, "CPU threads (0 = physical cores)");
   cmd->callback([args] { run_evaluate(*args); });
 }

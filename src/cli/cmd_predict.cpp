@@ -6,6 +6,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/device_option.h"
 #include "mtst/error.h"
 #include "mtst/io/text_input.h"
 #include "mtst/model/predictor.h"
@@ -21,6 +22,7 @@ struct PredictArgs {
   bool embeddings = false;
   size_t batch_size = 32;
   std::string precision = "fp32";
+  std::string device = "cpu";
   int threads = 0;
 };
 
@@ -36,6 +38,7 @@ void run_predict(const PredictArgs& args) {
     throw Error("--embeddings needs --format jsonl");
   }
   ExecOptions exec;
+  exec.device = parse_device(args.device);
   exec.precision = parse_precision(args.precision);
   exec.threads = apply_threads(args.threads);
   const auto texts = read_texts(args.input);
@@ -99,6 +102,7 @@ void add_predict_command(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   cmd->add_option("--precision", args->precision, "fp32 | bf16")
       ->check(CLI::IsMember({"fp32", "bf16"}));
+  add_device_option(cmd, args->device);
   cmd->add_option("--threads", args->threads, "CPU threads (0 = physical cores)");
   cmd->callback([args] { run_predict(*args); });
 }

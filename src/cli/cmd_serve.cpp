@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "cli/device_option.h"
 #include "mtst/error.h"
 #include "serve/server.h"
 
@@ -20,6 +21,7 @@ struct ServeArgs {
   serve::ServeOptions options;
   std::string model;
   std::string precision = "fp32";
+  std::string device = "cpu";
   int threads = 0;
 };
 
@@ -30,6 +32,7 @@ extern "C" void request_stop(int) { stop_requested = true; }  // async-signal-sa
 void run_serve(ServeArgs& args) {
   auto options = args.options;
   options.model = args.model;
+  options.exec.device = parse_device(args.device);
   options.exec.precision = parse_precision(args.precision);
   options.exec.threads = apply_threads(args.threads);
   struct sigaction action {};
@@ -37,7 +40,7 @@ void run_serve(ServeArgs& args) {
   sigemptyset(&action.sa_mask);
   sigaction(SIGTERM, &action, nullptr);
   sigaction(SIGINT, &action, nullptr);
-  require_precision_supported(options.exec.precision);
+  require_precision_supported(options.exec.precision, options.exec.device);
   if (!std::filesystem::is_directory(options.model)) {
     throw Error("--model " + options.model.string() + ": no such directory");
   }
@@ -101,6 +104,7 @@ void add_serve_command(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   cmd->add_option("--precision", args->precision, "fp32 | bf16 | auto")
       ->check(CLI::IsMember({"fp32", "bf16", "auto"}));
+  add_device_option(cmd, args->device);
   cmd->add_option("--threads", args->threads, "CPU threads for the model (0 = physical cores)");
   cmd->callback([args] { run_serve(*args); });
 }

@@ -106,12 +106,12 @@ struct MatmulFunction : torch::autograd::Function<MatmulFunction> {
 }  // namespace
 
 at::Tensor trainable_linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
-  if (!dnnl_available()) return at::linear(x, weight, bias);
+  if (!dnnl_available() || !x.is_cpu()) return at::linear(x, weight, bias);
   return LinearFunction::apply(x, weight, bias);
 }
 
 at::Tensor trainable_matmul(const at::Tensor& a, const at::Tensor& b, double scale) {
-  if (!dnnl_available()) {
+  if (!dnnl_available() || !a.is_cpu()) {
     auto c = at::matmul(a, b);
     return scale == 1.0 ? c : c * scale;
   }

@@ -12,6 +12,7 @@
 #include <limits>
 #include <numeric>
 
+#include "model/attention.h"
 #include "model/autograd_ops.h"
 #include "model/hashed_dropout.h"
 
@@ -78,7 +79,7 @@ TokenRows TokenRows::pack(const torch::Tensor& mask, int64_t group, torch::Scala
   TokenRows out;
   out.B = mask.size(0);
   out.T = mask.size(1);
-  const auto cpu_mask = mask.to(at::kLong).contiguous();
+  const auto cpu_mask = mask.to(at::kCPU, at::kLong).contiguous();
   const auto lengths = cpu_mask.sum(1);
   // Right padding only: every row must be 1...1 0...0 with at least one 1, else keep the plain
   // padded path.
@@ -128,9 +129,12 @@ TokenRows TokenRows::pack(const torch::Tensor& mask, int64_t group, torch::Scala
     g.mask_bias = bias;
     out.groups.push_back(g);
   }
-  out.rows = at::nonzero(cpu_mask.reshape({out.B * out.T})).squeeze(1);
-  out.gather = at::tensor(gather, at::kLong);
-  out.inverse = at::tensor(inverse, at::kLong);
+  // Planned on the CPU; the index tensors and biases live where the batch does.
+  const auto device = mask.device();
+  out.rows = at::nonzero(cpu_mask.reshape({out.B * out.T})).squeeze(1).to(device);
+  out.gather = at::tensor(gather, at::kLong).to(device);
+  out.inverse = at::tensor(inverse, at::kLong).to(device);
+  for (auto& g : out.groups) g.mask_bias = g.mask_bias.to(device);
   return out;
 }
 
@@ -164,9 +168,9 @@ torch::Tensor BertSelfAttentionImpl::forward(const torch::Tensor& x, const torch
   auto attend = [&](const torch::Tensor& qs, const torch::Tensor& ks, const torch::Tensor& vs,
                     int64_t b, int64_t t, const torch::Tensor& bias) {
     auto split = [&](const torch::Tensor& m) { return m.view({b, t, heads_, d}).transpose(1, 2); };
-    auto scores = trainable_matmul(split(qs), split(ks).transpose(-1, -2), scale);
-    auto probs = drop(dropout, at::softmax(scores + bias, -1));
-    return trainable_matmul(probs, split(vs)).transpose(1, 2).reshape({b * t, H});
+    auto context = attention_context(split(qs), split(ks), split(vs), bias, scale,
+                                     dropout->options.p(), dropout->is_training());
+    return context.transpose(1, 2).reshape({b * t, H});
   };
   if (tokens.groups.empty()) return attend(q, k, v, tokens.B, tokens.T, mask_bias);
   const auto qg = tokens.to_groups(q), kg = tokens.to_groups(k), vg = tokens.to_groups(v);

@@ -29,7 +29,8 @@ at::Tensor make_mask(const at::Tensor& x, double p) {
   const uint64_t seed = next_seed();
   const auto threshold = static_cast<uint32_t>(p * 4294967296.0);
   const float scale = static_cast<float>(1.0 / (1.0 - p));
-  auto mask = at::empty(x.sizes(), x.options().dtype(at::kFloat));
+  // Drawn on the CPU for every device: the same seed drops the same units on a GPU as here.
+  auto mask = at::empty(x.sizes(), at::TensorOptions().dtype(at::kFloat));
   float* out = mask.data_ptr<float>();
   const int64_t n = mask.numel();
   at::parallel_for(0, (n + 1) / 2, 4096, [&](int64_t begin, int64_t end) {
@@ -39,7 +40,7 @@ at::Tensor make_mask(const at::Tensor& x, double p) {
       if (2 * i + 1 < n) out[2 * i + 1] = static_cast<uint32_t>(h >> 32) < threshold ? 0.0f : scale;
     }
   });
-  return x.scalar_type() == at::kFloat ? mask : mask.to(x.scalar_type());
+  return mask.to(x.device(), x.scalar_type());
 }
 
 struct DropoutFunction : torch::autograd::Function<DropoutFunction> {

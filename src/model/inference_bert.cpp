@@ -31,19 +31,20 @@ struct InferenceBert::Layer {
   FastLayerNorm ln1, ln2;
 };
 
-InferenceBert::InferenceBert(const BertModel& model, Precision precision)
+InferenceBert::InferenceBert(const BertModel& model, Precision precision, c10::Device device)
     : config_(model->config()),
       dtype_(precision == Precision::kBf16 ? at::kBFloat16 : at::kFloat),
+      device_(device),
       lowest_(masked_score(dtype_)),
-      fused_(dnnl_available()) {
-  require_precision_supported(precision);
+      fused_(dnnl_available() && device.is_cpu()) {
+  require_precision_supported(precision, device);
   at::NoGradGuard no_grad;
   if (!fused_) {
-    // Without oneDNN: a private copy of the module in the run's dtype.
+    // Without oneDNN, or on a GPU: a private copy of the module in the run's dtype and place.
     fallback_ = BertModel(config_);
     auto src = model->named_parameters();
     for (auto& p : fallback_->named_parameters()) p.value().copy_(src[p.key()]);
-    fallback_->to(dtype_);
+    fallback_->to(device_, dtype_);
     fallback_->eval();
     return;
   }
@@ -160,7 +161,9 @@ at::Tensor InferenceBert::forward(const at::Tensor& input_ids, const at::Tensor&
   at::InferenceMode inference;
   if (!fused_) {
     BertModel module = fallback_;  // a handle copy; forward is not const in libtorch
-    return module->forward(input_ids, attention_mask);
+    // From pinned host memory the copies overlap with the previous batch's kernels.
+    const bool async = !device_.is_cpu() && input_ids.is_pinned();
+    return module->forward(input_ids.to(device_, async), attention_mask.to(device_, async));
   }
   const int64_t B = input_ids.size(0), T = input_ids.size(1);
   // Additive mask bias [B,1,1,T]; masked keys get the dtype's lowest value, as in HF. Batches

@@ -41,7 +41,7 @@ SentenceEncoder::SentenceEncoder(ModelLayout layout, std::shared_ptr<Tokenizer> 
                                  BertModel model, const ExecOptions& exec)
     : layout_(std::move(layout)), tokenizer_(std::move(tokenizer)), model_(std::move(model)) {
   model_->eval();
-  inference_ = std::make_shared<InferenceBert>(model_, exec.precision);
+  inference_ = std::make_shared<InferenceBert>(model_, exec.precision, exec.device);
   // sentence-transformers: max_seq_length from its config, else the tokenizer's
   // model_max_length, never beyond the position table.
   size_t max_len = layout_.max_seq_length;
@@ -116,8 +116,13 @@ at::Tensor SentenceEncoder::run_batch(const std::vector<const std::vector<int64_
     std::copy(ids.begin(), ids.end(), id_data + b * T);
     std::fill(mask_data + b * T, mask_data + b * T + static_cast<int64_t>(ids.size()), 1);
   }
-  auto hidden = inference_->forward(input_ids, mask);
-  return pool(hidden, mask, pooling);
+  const auto device = inference_->device();
+  if (device.is_cpu()) return pool(inference_->forward(input_ids, mask), mask, pooling);
+  // A GPU: the batch goes from pinned memory, the pooled rows come back (a sync point).
+  input_ids = input_ids.pin_memory();
+  const auto device_mask = mask.pin_memory().to(device, /*non_blocking=*/true);
+  auto hidden = inference_->forward(input_ids, device_mask);
+  return pool(hidden, device_mask, pooling).to(at::kCPU);
 }
 
 at::Tensor SentenceEncoder::encode_ids(const std::vector<std::vector<int64_t>>& ids,
@@ -160,7 +165,9 @@ at::Tensor SentenceEncoder::encode_ids(const std::vector<std::vector<int64_t>>& 
                                  (tokens + passes - 1) / passes);
   }
   const size_t batches = ranges.size();
-  const int workers = batches >= threads ? static_cast<int>(threads) : 1;
+  // One CPU thread feeds a GPU (its kernels queue up asynchronously); CPU passes run per core.
+  const bool on_cpu = inference_->device().is_cpu();
+  const int workers = on_cpu && batches >= threads ? static_cast<int>(threads) : 1;
   std::vector<at::Tensor> results(batches);
   for_each_batch(batches, workers, [&](size_t b) {
     std::vector<const std::vector<int64_t>*> batch;

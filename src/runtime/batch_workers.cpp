@@ -1,6 +1,7 @@
 // Batch-level worker threads with single-threaded OpenMP teams (see batch_workers.h).
 #include "runtime/batch_workers.h"
 
+#include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <ATen/core/grad_mode.h>
 #include <c10/core/InferenceMode.h>
@@ -18,6 +19,9 @@ namespace mtst {
 namespace {
 
 thread_local bool on_pool_thread = false;
+
+// Elements of a fill that ATen runs through its parallel_for (more than its grain of 32768).
+constexpr int64_t kOneParallelOp = 1 << 16;
 
 // Threads that live as long as the process, so a server's every batch does not pay for thread
 // creation (and oneDNN's per-thread state) again. One job at a time; callers queue on a mutex.
@@ -69,8 +73,11 @@ class WorkerPool {
   void loop() {
     on_pool_thread = true;
     // This thread's OpenMP teams: itself only. ATen sets a new thread's team size to the global
-    // thread count at its first parallel op; doing that first keeps it from undoing the 1.
+    // thread count at its first parallel op; doing that first keeps it from undoing the 1. The
+    // flag that marks it done is thread-local to the library that runs the op (libtorch 2.x
+    // keeps its copy private), so a real ATen op over more than one grain of elements does it.
     at::internal::lazy_init_num_threads();
+    (void)at::empty({kOneParallelOp}, at::kFloat).fill_(0);
     omp_set_num_threads(1);
     uint64_t seen = 0;
     for (;;) {

@@ -1,8 +1,10 @@
-// Precision names and the thread-count policy (physical cores by default).
+// Device and precision names, their availability checks, and the thread-count policy
+// (physical cores by default).
 #include "mtst/runtime/exec_options.h"
 
 #include <ATen/Parallel.h>
 #include <malloc.h>
+#include <torch/cuda.h>
 
 #include <fstream>
 #include <set>
@@ -35,12 +37,42 @@ Precision parse_precision(const std::string& name) {
 
 std::string precision_name(Precision p) { return p == Precision::kBf16 ? "bf16" : "fp32"; }
 
-bool precision_supported(Precision p) {
+int cuda_device_count() { return static_cast<int>(torch::cuda::device_count()); }
+
+c10::Device parse_device(const std::string& name) {
+  if (name == "cpu") return c10::kCPU;
+  if (name == "auto") return cuda_device_count() > 0 ? c10::Device(c10::kCUDA, 0) : c10::kCPU;
+  int index = -1;
+  if (name == "cuda") {
+    index = 0;
+  } else if (name.rfind("cuda:", 0) == 0 && name.size() > 5 && name.size() <= 8 &&
+             name.find_first_not_of("0123456789", 5) == std::string::npos) {
+    index = std::stoi(name.substr(5));
+  } else {
+    throw Error("unknown device '" + name + "' (expected cpu, cuda, cuda:N or auto)");
+  }
+  const int count = cuda_device_count();
+  if (count == 0) {
+    throw Error("device " + name +
+                ": CUDA is not available here (this libtorch was built without CUDA, or "
+                "there is no GPU or driver); use --device cpu");
+  }
+  if (index >= count) {
+    throw Error("device " + name + ": this machine has " + std::to_string(count) +
+                " CUDA device(s), numbered from 0");
+  }
+  return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(index));
+}
+
+std::string device_name(const c10::Device& device) { return device.str(); }
+
+bool precision_supported(Precision p, const c10::Device& device) {
+  if (device.is_cuda()) return true;
   return p != Precision::kBf16 || !dnnl_available() || dnnl_bf16_available();
 }
 
-void require_precision_supported(Precision p) {
-  if (precision_supported(p)) return;
+void require_precision_supported(Precision p, const c10::Device& device) {
+  if (precision_supported(p, device)) return;
   throw Error(
       "precision bf16 is not available on this CPU: oneDNN has no bf16 kernels for it "
       "(they need AVX-512); use fp32, or auto (bf16 only where the CPU has it natively)");

@@ -20,13 +20,17 @@ class FastLayerNorm;
 
 class InferenceBert {
  public:
-  InferenceBert(const BertModel& model, Precision precision);
-  // input_ids, attention_mask [B,T] int64 -> last hidden state [B,T,H] in the run's dtype.
+  // On DEVICE cuda the module's own forward runs there (cuBLAS, SDPA attention) in the run's
+  // dtype; the fused oneDNN path is the CPU's.
+  InferenceBert(const BertModel& model, Precision precision, c10::Device device = c10::kCPU);
+  // input_ids, attention_mask [B,T] int64 (any device) -> last hidden state [B,T,H] in the
+  // run's dtype, on the run's device.
   // Padding positions of the result are zeros when the batch was packed (pooling masks them).
   // PACK false keeps every padded position in the products (the reference for tests).
   at::Tensor forward(const at::Tensor& input_ids, const at::Tensor& attention_mask,
                      bool pack = true) const;
   at::ScalarType dtype() const { return dtype_; }
+  c10::Device device() const { return device_; }
   const BertConfig& config() const { return config_; }
 
  private:
@@ -44,8 +48,9 @@ class InferenceBert {
 
   BertConfig config_;
   at::ScalarType dtype_;
+  c10::Device device_;
   double lowest_;  // the dtype's lowest value: the score of a masked key
-  bool fused_;     // oneDNN path; otherwise the module's own forward
+  bool fused_;     // oneDNN path (CPU); otherwise the module's own forward on device_
   BertModel fallback_{nullptr};
   at::Tensor word_, position_, token_type0_;
   std::shared_ptr<const FastLayerNorm> emb_ln_;

@@ -1,6 +1,8 @@
-// Where and how tensors are computed, chosen in one place: precision and CPU threads.
-// The model code reads these; nothing else decides dtype or thread count.
+// Where and how tensors are computed, chosen in one place: device, precision and CPU threads.
+// The model code reads these; nothing else decides device, dtype or thread count.
 #pragma once
+
+#include <c10/core/Device.h>
 
 #include <string>
 
@@ -11,18 +13,28 @@ enum class Precision { kFp32, kBf16 };
 struct ExecOptions {
   Precision precision = Precision::kFp32;
   int threads = 0;  // 0 = the number of physical cores
+  c10::Device device = c10::kCPU;
 };
+
+// "cpu" | "cuda" | "cuda:N" | "auto" (CUDA device 0 when this build and machine have one, else
+// the CPU). Throws one clear Error for another name, or for a CUDA device that is not there
+// (a CPU-only libtorch, no GPU or driver, or N out of range).
+c10::Device parse_device(const std::string& name);
+std::string device_name(const c10::Device& device);
+// CUDA devices this process can use (0 with a CPU-only libtorch).
+int cuda_device_count();
 
 // "fp32" | "bf16" | "auto" (bf16 where the CPU has native bf16 instructions, else fp32).
 Precision parse_precision(const std::string& name);
 bool native_bf16();
 std::string precision_name(Precision p);
 
-// Whether PRECISION can run on this CPU: bf16 needs oneDNN's bf16 kernels where this build
-// uses oneDNN (AVX-512 or newer); builds without oneDNN run bf16 through ATen anywhere.
-bool precision_supported(Precision p);
-// Throws one clear Error when precision_supported(P) is false (before any work starts).
-void require_precision_supported(Precision p);
+// Whether PRECISION can run on DEVICE: on the CPU bf16 needs oneDNN's bf16 kernels where this
+// build uses oneDNN (AVX-512 or newer); builds without oneDNN run bf16 through ATen anywhere;
+// CUDA runs both.
+bool precision_supported(Precision p, const c10::Device& device = c10::kCPU);
+// Throws one clear Error when precision_supported(P, DEVICE) is false (before any work starts).
+void require_precision_supported(Precision p, const c10::Device& device = c10::kCPU);
 
 // Applies the thread count to libtorch (and so to oneDNN, which shares its OpenMP pool).
 // Returns the count used.

@@ -1,0 +1,95 @@
+// --device: the names, the one-line error when CUDA is asked for and absent (every command
+// that runs a model), and, where a GPU is present, GPU embeddings against the CPU's (fp32
+// within 1e-4, bf16 cosine >= 0.999). The GPU tests report themselves skipped without one.
+#include <gtest/gtest.h>
+
+#include "mtst/error.h"
+#include "mtst/model/sentence_encoder.h"
+#include "mtst/runtime/exec_options.h"
+#include "test_util.h"
+
+namespace mtst {
+namespace {
+
+using test::fixtures;
+
+constexpr const char* kNoGpu = "no CUDA device here (CPU-only libtorch, or no GPU or driver)";
+
+std::string error_of(const std::string& name) {
+  try {
+    parse_device(name);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Device, NamesAndUnknownNames) {
+  EXPECT_EQ(parse_device("cpu"), c10::Device(c10::kCPU));
+  EXPECT_EQ(device_name(c10::Device(c10::kCPU)), "cpu");
+  EXPECT_EQ(device_name(c10::Device(c10::kCUDA, 1)), "cuda:1");
+  for (const char* bad : {"gpu", "CUDA", "cuda:", "cuda:x", "cuda:-1", "cuda:0:1", ""}) {
+    EXPECT_EQ(error_of(bad),
+              std::string("unknown device '") + bad + "' (expected cpu, cuda, cuda:N or auto)");
+  }
+}
+
+TEST(Device, CudaAbsentIsOneClearErrorAndAutoPicksTheCpu) {
+  if (cuda_device_count() > 0) {
+    EXPECT_EQ(parse_device("auto"), c10::Device(c10::kCUDA, 0));
+    EXPECT_EQ(parse_device("cuda"), c10::Device(c10::kCUDA, 0));
+    EXPECT_EQ(error_of("cuda:99"), "device cuda:99: this machine has " +
+                                       std::to_string(cuda_device_count()) +
+                                       " CUDA device(s), numbered from 0");
+    return;
+  }
+  EXPECT_EQ(parse_device("auto"), c10::Device(c10::kCPU));
+  for (const char* name : {"cuda", "cuda:0", "cuda:3"}) {
+    EXPECT_EQ(error_of(name), std::string("device ") + name +
+                                  ": CUDA is not available here (this libtorch was built "
+                                  "without CUDA, or there is no GPU or driver); use --device cpu");
+  }
+}
+
+TEST(Device, EveryModelCommandRefusesAnAbsentGpuInOneLine) {
+  if (cuda_device_count() > 0) GTEST_SKIP() << "a CUDA device is present";
+  const auto model = test::quoted(fixtures() / "tiny-bert-st");
+  const std::string error =
+      "mtst: error: device cuda: CUDA is not available here (this libtorch was built without "
+      "CUDA, or there is no GPU or driver); use --device cpu\n";
+  for (const std::string command : {"encode", "predict", "evaluate --task category --data x.csv",
+                                    "serve --port 0", "bench encode --seconds 0 --input -"}) {
+    const auto r = test::run_mtst(command + " --device cuda --model " + model, "Hello\n");
+    EXPECT_EQ(r.exit_code, 1) << command;
+    EXPECT_EQ(r.err, error) << command;
+    EXPECT_EQ(r.out, "") << command;
+  }
+}
+
+at::Tensor encode_on(const c10::Device& device, Precision precision) {
+  ExecOptions exec;
+  exec.device = device;
+  exec.precision = precision;
+  const auto encoder = SentenceEncoder::load(fixtures() / "tiny-bert-st", exec);
+  return encoder
+      .encode({"A short one.", "Hello world!", "A somewhat longer sentence, with padding."}, {})
+      .embeddings;
+}
+
+TEST(Device, GpuEmbeddingsMatchTheCpu) {
+  if (cuda_device_count() == 0) GTEST_SKIP() << kNoGpu;
+  const auto cpu = encode_on(c10::kCPU, Precision::kFp32);
+  const auto gpu = encode_on(c10::Device(c10::kCUDA, 0), Precision::kFp32);
+  ASSERT_TRUE(gpu.device().is_cpu());  // results always come back to the host
+  EXPECT_LT(test::max_abs_diff(gpu, cpu, "gpu vs cpu fp32"), 1e-4);
+}
+
+TEST(Device, GpuBf16StaysCloseToTheCpuFp32) {
+  if (cuda_device_count() == 0) GTEST_SKIP() << kNoGpu;
+  const auto cpu = encode_on(c10::kCPU, Precision::kFp32);
+  const auto gpu = encode_on(c10::Device(c10::kCUDA, 0), Precision::kBf16);
+  EXPECT_GE(at::cosine_similarity(gpu, cpu, 1).min().item<double>(), 0.999);
+}
+
+}  // namespace
+}  // namespace mtst
