@@ -6,10 +6,18 @@
 #                                (2.x, CUDA-enabled; scripts/setup_references.sh), into
 #                                build-torch2/ (binary: build-torch2/mtst), with PyPI's
 #                                oneDNN 3.2 ($MTST_ONEDNN, default /opt/mtst/onednn)
-# MTST_BUILD_DIR overrides the directory.
+# MTST_BUILD_DIR overrides the directory. `scripts/build.sh --print-dir` prints the directory
+# the current settings build into, and builds nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 flavor=${MTST_TORCH:-debian}
+if [ "${1:-}" = --print-dir ]; then
+  case "$flavor" in
+    venv) echo "${MTST_BUILD_DIR:-build-torch2}" ;;
+    *) echo "${MTST_BUILD_DIR:-build}" ;;
+  esac
+  exit 0
+fi
 case "$flavor" in
   debian)
     dir=${MTST_BUILD_DIR:-build}

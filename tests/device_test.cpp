@@ -1,11 +1,13 @@
 // --device: the names, the one-line error when CUDA is asked for and absent (every command
 // that runs a model), and, where a GPU is present, GPU embeddings against the CPU's (fp32
-// within 1e-4, bf16 cosine >= 0.999). The GPU tests report themselves skipped without one.
+// within 1e-4, bf16 cosine >= 0.999) and training steps against the CPU's. The GPU tests
+// report themselves skipped without one.
 #include <gtest/gtest.h>
 
 #include "mtst/error.h"
 #include "mtst/model/sentence_encoder.h"
 #include "mtst/runtime/exec_options.h"
+#include "mtst/train/trainer.h"
 #include "test_util.h"
 
 namespace mtst {
@@ -66,6 +68,23 @@ TEST(Device, EveryModelCommandRefusesAnAbsentGpuInOneLine) {
   }
 }
 
+TEST(Device, TrainingRefusesAnAbsentGpuInOneLine) {
+  if (cuda_device_count() > 0) GTEST_SKIP() << "a CUDA device is present";
+  test::TempDir tmp;
+  test::write_file(tmp / "config.json", test::tiny_train_config().dump());
+  const std::string config = test::quoted(tmp / "config.json");
+  for (const std::string command : {"train --quiet --output " + test::quoted(tmp / "run"),
+                                    std::string("bench train --steps 1 --warmup 0")}) {
+    const auto r = test::run_mtst(command + " --device cuda --config " + config);
+    EXPECT_EQ(r.exit_code, 1) << command;
+    EXPECT_EQ(r.err,
+              "mtst: error: device cuda: CUDA is not available here (this libtorch was built "
+              "without CUDA, or there is no GPU or driver); use --device cpu\n")
+        << command;
+  }
+  EXPECT_FALSE(std::filesystem::exists(tmp / "run"));  // refused before anything was written
+}
+
 at::Tensor encode_on(const c10::Device& device, Precision precision) {
   ExecOptions exec;
   exec.device = device;
@@ -89,6 +108,24 @@ TEST(Device, GpuBf16StaysCloseToTheCpuFp32) {
   const auto cpu = encode_on(c10::kCPU, Precision::kFp32);
   const auto gpu = encode_on(c10::Device(c10::kCUDA, 0), Precision::kBf16);
   EXPECT_GE(at::cosine_similarity(gpu, cpu, 1).min().item<double>(), 0.999);
+}
+
+// Three full fine-tuning steps (dropout on: its masks are drawn on the CPU for every device).
+std::vector<double> losses_on(const std::string& device) {
+  auto j = test::tiny_train_config();
+  j["training"]["device"] = device;
+  TrainerOptions options;
+  options.progress = false;
+  Trainer trainer(TrainConfig::from_json(j, ".", "test config"), options);
+  trainer.run_steps(3);
+  return trainer.loss_history();
+}
+
+TEST(Device, GpuTrainingStepsMatchTheCpu) {
+  if (cuda_device_count() == 0) GTEST_SKIP() << kNoGpu;
+  const auto cpu = losses_on("cpu"), gpu = losses_on("cuda");
+  ASSERT_EQ(gpu.size(), cpu.size());
+  for (size_t i = 0; i < cpu.size(); ++i) EXPECT_NEAR(gpu[i], cpu[i], 1e-4) << "step " << i;
 }
 
 }  // namespace

@@ -27,6 +27,7 @@ struct BenchTrainArgs {
   int64_t warmup = 3;
   int64_t epochs = 0;
   std::string precision;
+  std::string device;  // empty: the config's
   int threads = -1;
   std::vector<std::string> overrides;
   bool no_cache = false;
@@ -42,6 +43,7 @@ double round_to(double v, int decimals) {
 void run_bench_train(const BenchTrainArgs& args) {
   auto overrides = args.overrides;
   if (!args.precision.empty()) overrides.push_back("training.precision=\"" + args.precision + "\"");
+  if (!args.device.empty()) overrides.push_back("training.device=\"" + args.device + "\"");
   if (args.threads >= 0) overrides.push_back("training.threads=" + std::to_string(args.threads));
   if (args.random_init) {
     // Keep the backbone's shape, drop its weights.
@@ -82,6 +84,7 @@ void run_bench_train(const BenchTrainArgs& args) {
                         {"engine", "mtst"},
                         {"precision", precision_name(config.precision)},
                         {"threads", threads},
+                        {"device", config.device},
                         {"batch_size", config.batch_size},
                         {"tasks", config.tasks.size()},
                         {"freeze", config.freeze},
@@ -115,6 +118,7 @@ void add_bench_train_command(CLI::App& bench) {
   cmd->add_option("--precision", args->precision, "fp32 | bf16 (default: the config's)")
       ->check(CLI::IsMember({"fp32", "bf16"}));
   cmd->add_option("--threads", args->threads, "CPU threads (default: the config's)");
+  cmd->add_option("--device", args->device, "cpu | cuda | cuda:N | auto (default: the config's)");
   cmd->add_option("--set", args->overrides, "Override a config key (repeatable)");
   cmd->add_flag("--no-cache", args->no_cache,
                 "Frozen backbone: run the encoder every step instead of caching embeddings");

@@ -17,6 +17,7 @@ struct TrainArgs {
   std::string output;
   std::string resume;
   std::vector<std::string> overrides;
+  std::string device;  // empty: the config's
   bool overwrite = false;
   bool quiet = false;
 };
@@ -27,6 +28,8 @@ void run_train(const TrainArgs& args) {
   options.progress = !args.quiet;
   options.overwrite = args.overwrite;
   TrainConfig config;
+  auto overrides = args.overrides;
+  if (!args.device.empty()) overrides.push_back("training.device=\"" + args.device + "\"");
   if (!args.resume.empty()) {
     // --resume RUN_DIR or RUN_DIR/last.
     fs::path run = args.resume;
@@ -41,12 +44,12 @@ void run_train(const TrainArgs& args) {
     if (!args.output.empty() && fs::path(args.output) != run) {
       throw Error("--resume writes into the run's own directory; drop --output");
     }
-    config = Trainer::resume_config(run, args.overrides);
+    config = Trainer::resume_config(run, overrides);
     options.output_dir = run;
     options.resume = true;
   } else {
     if (args.config.empty()) throw Error("train: give --config FILE (or --resume RUN_DIR)");
-    config = TrainConfig::from_file(args.config, args.overrides);
+    config = TrainConfig::from_file(args.config, overrides);
     options.output_dir = args.output.empty() ? fs::path("runs") / fs::path(args.config).stem()
                                              : fs::path(args.output);
   }
@@ -68,6 +71,8 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--resume", args->resume, "Continue the run in this directory (or its last/)");
   cmd->add_option("--set", args->overrides,
                   "Override a config key, e.g. --set optimizer.lr_heads=5e-4 (repeatable)");
+  cmd->add_option("--device", args->device,
+                  "cpu | cuda | cuda:N | auto (default: the config's training.device, cpu)");
   cmd->add_flag("--overwrite", args->overwrite, "Replace a previous run in the output directory");
   cmd->add_flag("--quiet", args->quiet, "No progress line");
   cmd->callback([args] { run_train(*args); });

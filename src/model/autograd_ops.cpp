@@ -1,9 +1,9 @@
 // oneDNN-backed autograd functions for Linear and attention products (see autograd_ops.h).
 #include "model/autograd_ops.h"
 
-#include <ATen/autocast_mode.h>
 #include <torch/autograd.h>
 
+#include "runtime/autocast.h"
 #include "runtime/dnnl_matmul.h"
 
 namespace mtst {
@@ -14,7 +14,7 @@ using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
 at::ScalarType compute_dtype(const at::Tensor& t) {
-  return at::autocast::is_cpu_enabled() ? at::kBFloat16 : t.scalar_type();
+  return cpu_autocast_enabled() ? at::kBFloat16 : t.scalar_type();
 }
 
 // a @ b into a new tensor of DTYPE with the given scale.

@@ -39,4 +39,8 @@ torch::Tensor MultiTaskModelImpl::logits(const std::string& task, const torch::T
 
 std::vector<std::string> MultiTaskModelImpl::task_names() const { return heads->keys(); }
 
+c10::Device MultiTaskModelImpl::device() const {
+  return bert->embeddings->word_embeddings->weight.device();
+}
+
 }  // namespace mtst

@@ -1,14 +1,14 @@
-// Fused AdamW (see adamw.h). The arithmetic follows torch.optim.AdamW (foreach=False) step by
-// step: decay, first and second moments, bias corrections, denominator, update.
+// Fused AdamW (see adamw.h): gradient clipping, per-parameter step counts and the scalars of
+// torch.optim.AdamW's update (foreach=False); the update itself is train/adamw_update.cpp.
 #include "mtst/train/adamw.h"
 
-#include <ATen/Parallel.h>
 #include <ATen/core/grad_mode.h>
 
 #include <cmath>
 #include <string>
 
 #include "mtst/error.h"
+#include "train/adamw_update.h"
 
 namespace mtst {
 
@@ -55,28 +55,18 @@ double FusedAdamW::step(double max_grad_norm) {
       auto& st = state_[gi][pi];
       ++st.steps;
       const auto grad = p.grad().to(at::kFloat).contiguous();
-      const float b1 = static_cast<float>(beta1_), b2 = static_cast<float>(beta2_);
-      const float decay = static_cast<float>(1.0 - group.lr * group.weight_decay);
-      const double bc1 = 1.0 - std::pow(beta1_, static_cast<double>(st.steps));
-      const float bc2_sqrt =
+      AdamWScalars s;
+      s.decay = static_cast<float>(1.0 - group.lr * group.weight_decay);
+      s.beta1 = static_cast<float>(beta1_);
+      s.beta2 = static_cast<float>(beta2_);
+      s.bc2_sqrt =
           static_cast<float>(std::sqrt(1.0 - std::pow(beta2_, static_cast<double>(st.steps))));
-      const float step_size = static_cast<float>(group.lr / bc1);
-      const float eps = static_cast<float>(eps_);
-      const float scale = static_cast<float>(clip);
-      float* w = p.data_ptr<float>();
-      float* m = st.exp_avg.data_ptr<float>();
-      float* v = st.exp_avg_sq.data_ptr<float>();
-      const float* gr = grad.data_ptr<float>();
-      at::parallel_for(0, p.numel(), 16384, [&](int64_t begin, int64_t end) {
-        for (int64_t i = begin; i < end; ++i) {
-          const float gi_ = scale == 1.0f ? gr[i] : gr[i] * scale;
-          w[i] *= decay;
-          m[i] = m[i] * b1 + gi_ * (1.0f - b1);
-          v[i] = v[i] * b2 + (1.0f - b2) * gi_ * gi_;
-          const float denom = std::sqrt(v[i]) / bc2_sqrt + eps;
-          w[i] += (-step_size * m[i]) / denom;
-        }
-      });
+      s.step_size =
+          static_cast<float>(group.lr / (1.0 - std::pow(beta1_, static_cast<double>(st.steps))));
+      s.eps = static_cast<float>(eps_);
+      s.grad_scale = static_cast<float>(clip);
+      at::Tensor w = p;
+      adamw_update(w, st.exp_avg, st.exp_avg_sq, grad, s);
     }
   }
   return norm;

@@ -14,7 +14,8 @@ namespace {
 at::Tensor encode_sorted(const MultiTaskModel& model, int64_t pad_id,
                          const std::vector<std::vector<int64_t>>& ids, size_t batch_size,
                          Precision precision) {
-  const InferenceBert encoder(model->bert, precision);
+  const auto device = model->device();
+  const InferenceBert encoder(model->bert, precision, device);
   // Longest first, so batches hold equal lengths and padding stays near zero.
   std::vector<size_t> order(ids.size());
   std::iota(order.begin(), order.end(), 0);
@@ -22,7 +23,8 @@ at::Tensor encode_sorted(const MultiTaskModel& model, int64_t pad_id,
                    [&](size_t a, size_t b) { return ids[a].size() > ids[b].size(); });
   auto out =
       at::empty({static_cast<int64_t>(ids.size()),
-                 model->bert->config().hidden_size * static_cast<int64_t>(model->pooling_.size())});
+                 model->bert->config().hidden_size * static_cast<int64_t>(model->pooling_.size())},
+                at::TensorOptions().device(device));
   for (size_t start = 0; start < order.size(); start += batch_size) {
     const size_t end = std::min(order.size(), start + batch_size);
     size_t longest = 0;
@@ -38,8 +40,9 @@ at::Tensor encode_sorted(const MultiTaskModel& model, int64_t pad_id,
                 mask.data_ptr<int64_t>() + b * T + static_cast<int64_t>(seq.size()), 1);
       rows.push_back(static_cast<int64_t>(order[start + static_cast<size_t>(b)]));
     }
-    auto pooled = pool(encoder.forward(input_ids, mask), mask, model->pooling_);
-    out.index_copy_(0, at::tensor(rows, at::kLong), pooled);
+    const auto device_mask = mask.to(device);
+    auto pooled = pool(encoder.forward(input_ids, device_mask), device_mask, model->pooling_);
+    out.index_copy_(0, at::tensor(rows, at::kLong).to(device), pooled);
   }
   return out;
 }

@@ -24,9 +24,9 @@ TaskEvaluation evaluate_head(MultiTaskModel& model, const std::string& task,
   {
     at::NoGradGuard no_grad;
     const auto logits = head->forward(embeddings.to(at::kFloat));
-    const auto target = at::tensor(labels, at::kLong);
+    const auto target = at::tensor(labels, at::kLong).to(logits.device());
     if (!labels.empty()) out.loss = at::cross_entropy_loss(logits, target).item<double>();
-    const auto predicted = logits.argmax(1).contiguous();
+    const auto predicted = logits.argmax(1).to(at::kCPU).contiguous();
     const auto* p = predicted.data_ptr<int64_t>();
     for (size_t i = 0; i < labels.size(); ++i) out.matrix.add(labels[i], p[i]);
   }

@@ -33,7 +33,7 @@ const std::map<std::string, std::vector<std::string>>& schema() {
       {"early_stopping", {"monitor", "patience", "min_delta"}},
       {"training",
        {"batch_size", "max_epochs", "max_steps", "eval_interval", "seed", "precision", "threads",
-        "freeze"}},
+        "device", "freeze"}},
   };
   return kSchema;
 }
@@ -375,6 +375,7 @@ TrainConfig TrainConfig::from_json(const json& j, const fs::path& base_dir,
   const int64_t threads = int_at_least(tr, "threads", 0, 0, tw);
   require(threads <= 4096, tw, "threads", "at most 4096", threads);
   c.threads = static_cast<int>(threads);
+  c.device = json_optional<std::string>(tr, "device", c.device, tw);
   c.freeze = json_optional<std::string>(tr, "freeze", c.freeze, tw);
   check_freeze(c.freeze, c.tasks, tw);
   return c;
@@ -444,6 +445,7 @@ json TrainConfig::to_json() const {
         {"seed", seed},
         {"precision", precision_name(precision)},
         {"threads", threads},
+        {"device", device},
         {"freeze", freeze}}},
   };
 }

@@ -1,12 +1,11 @@
 // Collation and the multi-task loss (see train_step.h).
 #include "mtst/train/train_step.h"
 
-#include <ATen/autocast_mode.h>
-
 #include <algorithm>
 #include <memory>
 
 #include "mtst/error.h"
+#include "runtime/autocast.h"
 
 namespace mtst {
 
@@ -47,22 +46,6 @@ TaskBatch collate_ids(int64_t pad_id, const std::string& task,
 
 namespace {
 
-// CPU bf16 autocast for the scope, restoring the previous setting.
-class AutocastScope {
- public:
-  explicit AutocastScope(bool enable) : previous_(at::autocast::is_cpu_enabled()) {
-    if (enable) at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-    at::autocast::set_cpu_enabled(enable);
-  }
-  ~AutocastScope() {
-    at::autocast::set_cpu_enabled(previous_);
-    at::autocast::clear_cache();
-  }
-
- private:
-  bool previous_;
-};
-
 // Runs each (task, embeddings) through its head, combines the weighted cross-entropies and
 // back-propagates. EMBED maps batch i to its sentence embeddings (or an undefined tensor when
 // the batch is empty).
@@ -72,16 +55,19 @@ StepLoss heads_loss_backward(MultiTaskModel& model, const std::vector<Batch>& ba
   StepLoss result;
   at::Tensor total;
   double weights = 0;
-  auto autocast = std::make_unique<AutocastScope>(precision == Precision::kBf16);
+  const auto device = model->device();
+  auto autocast = std::make_unique<AutocastScope>(device, precision == Precision::kBf16);
   for (const auto& batch : batches) {
     if (batch.labels.numel() == 0) {
       result.per_task.push_back(0.0);
       continue;
     }
     const at::Tensor logits = model->logits(batch.task, embed(batch)).to(at::kFloat);
-    const at::Tensor loss = batch.class_weights.defined()
-                                ? at::cross_entropy_loss(logits, batch.labels, batch.class_weights)
-                                : at::cross_entropy_loss(logits, batch.labels);
+    const at::Tensor labels = batch.labels.to(device);
+    const at::Tensor loss =
+        batch.class_weights.defined()
+            ? at::cross_entropy_loss(logits, labels, batch.class_weights.to(device))
+            : at::cross_entropy_loss(logits, labels);
     result.per_task.push_back(loss.item<double>());
     total = total.defined() ? total + batch.weight * loss : batch.weight * loss;
     weights += batch.weight;
@@ -112,8 +98,9 @@ StepLoss forward_backward(MultiTaskModel& model, const std::vector<TaskBatch>& b
   }
   at::Tensor all;
   if (!ids.empty()) {
-    auto autocast = std::make_unique<AutocastScope>(precision == Precision::kBf16);
-    all = model->embed(at::cat(ids), at::cat(masks));
+    const auto device = model->device();
+    AutocastScope autocast(device, precision == Precision::kBf16);
+    all = model->embed(at::cat(ids).to(device), at::cat(masks).to(device));
   }
   int64_t offset = 0;
   return heads_loss_backward(model, batches, precision, [&](const TaskBatch& b) {
@@ -126,8 +113,9 @@ StepLoss forward_backward(MultiTaskModel& model, const std::vector<TaskBatch>& b
 
 StepLoss forward_backward(MultiTaskModel& model, const std::vector<CachedBatch>& batches,
                           Precision precision) {
-  return heads_loss_backward(model, batches, precision,
-                             [](const CachedBatch& b) { return b.embeddings; });
+  return heads_loss_backward(model, batches, precision, [&](const CachedBatch& b) {
+    return b.embeddings.to(model->device());
+  });
 }
 
 }  // namespace mtst

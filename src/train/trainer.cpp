@@ -52,7 +52,7 @@ size_t Trainer::Impl::train_step() {
       const auto& task = tasks[t];
       std::vector<int64_t> rows(plan[t].begin(), plan[t].end()), labels;
       for (size_t i : plan[t]) labels.push_back(task.train_labels[i]);
-      const auto index = at::tensor(rows, at::kLong);
+      const auto index = at::tensor(rows, at::kLong).to(task.train_cache.device());
       batches.push_back({task.name, task.train_cache.index_select(0, index),
                          at::tensor(labels, at::kLong), task.weight, task.class_weights});
       samples += rows.size();

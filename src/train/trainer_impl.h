@@ -33,6 +33,7 @@ struct Trainer::Impl {
   TrainConfig config;
   TrainerOptions options;
   MultiTaskModel model{nullptr};
+  c10::Device device = c10::kCPU;  // config.device, resolved
   std::shared_ptr<Tokenizer> tokenizer;
   std::filesystem::path tokenizer_dir;  // tokenizer files copied into every checkpoint
   ModelDirInfo info;

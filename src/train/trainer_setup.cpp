@@ -232,7 +232,8 @@ void Trainer::Impl::prepare_output_dir() {
 Trainer::Trainer(const TrainConfig& config, const TrainerOptions& options)
     : impl_(std::make_unique<Impl>()) {
   auto& s = *impl_;
-  require_precision_supported(config.precision);
+  s.device = parse_device(config.device);
+  require_precision_supported(config.precision, s.device);
   s.config = config;
   s.options = options;
   const fs::path last = options.output_dir / "last";
@@ -245,6 +246,7 @@ Trainer::Trainer(const TrainConfig& config, const TrainerOptions& options)
   } else {
     s.build_model();
   }
+  s.model->to(s.device);  // before the optimizer takes the parameters
   s.load_data();
   s.build_optimizer();
   if (options.resume) s.restore_state(last);

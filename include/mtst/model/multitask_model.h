@@ -27,6 +27,8 @@ struct MultiTaskModelImpl : torch::nn::Module {
   torch::Tensor logits(const std::string& task, const torch::Tensor& embeddings);
   ClassifierHead head(const std::string& task) const;
   std::vector<std::string> task_names() const;
+  // Where the parameters are (the encoder's and the heads' always share a device).
+  c10::Device device() const;
 
   BertModel bert{nullptr};
   torch::nn::ModuleDict heads{nullptr};

@@ -38,7 +38,8 @@ namespace mtst {
 //   "schedule": {"type": "linear", "warmup_ratio": 0.1, "warmup_steps": 0},
 //   "early_stopping": {"monitor": "val_loss", "patience": 3, "min_delta": 0.0},
 //   "training": {"batch_size": 32, "max_epochs": 3, "max_steps": 0, "eval_interval": 0,
-//                "seed": 42, "precision": "fp32", "threads": 0, "freeze": "none"}
+//                "seed": 42, "precision": "fp32", "threads": 0, "device": "cpu",
+//                "freeze": "none"}
 // }
 // Relative paths (files, backbone model/config) are resolved against the config file's
 // directory and stored absolute, so to_json() output is independent of where it is loaded.
@@ -87,6 +88,9 @@ struct TrainConfig {
   uint64_t seed = 42;
   Precision precision = Precision::kFp32;  // "auto" in JSON is resolved here (see exec_options.h)
   int threads = 0;                         // 0 = physical cores
+  // "cpu" | "cuda" | "cuda:N" | "auto", resolved by the trainer (see exec_options.h); the
+  // checkpoints it writes are the same on every device.
+  std::string device = "cpu";
   // "none" | "backbone" | "all" | "embeddings" | "head:<task>" | "layers:<k>" (k >= 1: the
   // embeddings and the first k encoder layers). Only the syntax and task names are checked
   // here; the trainer refuses combinations it cannot train (e.g. "all").
