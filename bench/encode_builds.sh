@@ -32,9 +32,9 @@ import json, statistics, sys
 runs = [json.loads(line) for line in open(sys.argv[1])]
 builds = list(dict.fromkeys(r["build"] for r in runs))
 median = {b: statistics.median(r["sentences_per_s"] for r in runs if r["build"] == b) for b in builds}
-print(f"\n{'build':<12} {'runs (sentences/s)':<32} {'median':>8} {'vs ' + builds[0]:>12}")
+print(f"\n{'build':<24} {'runs (sentences/s)':<32} {'median':>8} {'vs ' + builds[0]:>12}")
 for b in builds:
     each = ", ".join(f"{r['sentences_per_s']:.1f}" for r in runs if r["build"] == b)
-    print(f"{b:<12} {each:<32} {median[b]:>8.1f} {median[b] / median[builds[0]]:>11.2f}x")
+    print(f"{b:<24} {each:<32} {median[b]:>8.1f} {median[b] / median[builds[0]]:>11.2f}x")
 print(f"\nraw: {sys.argv[1]}")
 PY
