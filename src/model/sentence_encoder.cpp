@@ -159,14 +159,15 @@ at::Tensor SentenceEncoder::encode_ids(const std::vector<std::vector<int64_t>>& 
   // equal real tokens, as many as the cores or a multiple, so every core has one; a padded pass
   // costs its real tokens only (InferenceBert packs it). One sentence: all cores inside it.
   const auto threads = static_cast<size_t>(std::max(1, at::get_num_threads()));
-  if (threads > 1 && ranges.size() < 4 * threads && order.size() >= threads) {
+  // (A GPU gets the batches as asked: one CPU thread feeds it, so it needs no re-cut.)
+  const bool on_cpu = inference_->device().is_cpu();
+  if (on_cpu && threads > 1 && ranges.size() < 4 * threads && order.size() >= threads) {
     const size_t passes = (ranges.size() + threads - 1) / threads * threads;
     ranges = plan_forward_passes(lengths, options.batch_size, options.max_padded_tokens,
                                  (tokens + passes - 1) / passes);
   }
   const size_t batches = ranges.size();
   // One CPU thread feeds a GPU (its kernels queue up asynchronously); CPU passes run per core.
-  const bool on_cpu = inference_->device().is_cpu();
   const int workers = on_cpu && batches >= threads ? static_cast<int>(threads) : 1;
   std::vector<at::Tensor> results(batches);
   for_each_batch(batches, workers, [&](size_t b) {
