@@ -132,6 +132,39 @@ TEST(Cli, Bf16IsRefusedWhereTheCpuHasNoKernels) {
   EXPECT_TRUE(precision_supported(parse_precision("auto")));  // auto never picks what can't run
 }
 
+TEST(Cli, Fp16IsRefusedOnTheCpuInOneLine) {
+  for (const std::string command : {"encode", "predict", "serve --port 0"}) {
+    const auto r = run_mtst(command + " --precision fp16 --model " + q(fixtures() / "tiny-bert-st"),
+                            "Hello world\n");
+    EXPECT_EQ(r.exit_code, 1) << command;
+    EXPECT_EQ(r.err,
+              "mtst: error: precision fp16 runs on CUDA devices only (--device cuda); on the CPU "
+              "use bf16 (where the CPU has it) or fp32\n")
+        << command;
+    EXPECT_EQ(r.out, "") << command;
+  }
+}
+
+TEST(Cli, MaxBatchTokensGivesTheSameEmbeddings) {
+  const auto model = q(fixtures() / "tiny-bert-st");
+  const std::string input = "One.\nA second sentence, a little longer.\nThree words here.\n";
+  const auto plain = run_mtst("encode --model " + model, input);
+  const auto budget =
+      run_mtst("encode --max-batch-tokens 12 --batch-size 64 --model " + model, input);
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  ASSERT_EQ(budget.exit_code, 0) << budget.err;
+  const auto a = json_lines(plain.out), b = json_lines(budget.out);
+  ASSERT_EQ(a.size(), 3u);
+  ASSERT_EQ(b.size(), 3u);
+  for (size_t i = 0; i < a.size(); ++i) {
+    const auto &x = a[i].at("embedding"), &y = b[i].at("embedding");
+    ASSERT_EQ(x.size(), y.size());
+    for (size_t k = 0; k < x.size(); ++k) {
+      EXPECT_NEAR(x[k].get<double>(), y[k].get<double>(), 1e-5) << i << "," << k;
+    }
+  }
+}
+
 TEST(Cli, BadOutputExtensionFailsBeforeWork) {
   TempDir tmp;
   const auto r = run_mtst(

@@ -1,6 +1,7 @@
 // --device: the names, the one-line error when CUDA is asked for and absent (every command
-// that runs a model), and, where a GPU is present, GPU embeddings against the CPU's (fp32
-// within 1e-4, bf16 cosine >= 0.999) and training steps against the CPU's. The GPU tests
+// that runs a model), fp16 refused off CUDA and in training, and, where a GPU is present, GPU
+// embeddings against the CPU's (fp32 within 1e-4, bf16 and fp16 cosine >= 0.999, pipelined
+// chunks against one pass) and training steps against the CPU's. The GPU tests
 // report themselves skipped without one.
 #include <gtest/gtest.h>
 
@@ -85,6 +86,33 @@ TEST(Device, TrainingRefusesAnAbsentGpuInOneLine) {
   EXPECT_FALSE(std::filesystem::exists(tmp / "run"));  // refused before anything was written
 }
 
+TEST(Device, Fp16IsForCudaOnly) {
+  EXPECT_EQ(parse_precision("fp16"), Precision::kFp16);
+  EXPECT_EQ(precision_name(Precision::kFp16), "fp16");
+  EXPECT_EQ(precision_dtype(Precision::kFp16), at::kHalf);
+  EXPECT_EQ(precision_dtype(Precision::kBf16), at::kBFloat16);
+  EXPECT_FALSE(precision_supported(Precision::kFp16, c10::kCPU));
+  EXPECT_TRUE(precision_supported(Precision::kFp16, c10::Device(c10::kCUDA, 0)));
+  ExecOptions exec;
+  exec.precision = Precision::kFp16;
+  EXPECT_THROW(SentenceEncoder::load(fixtures() / "tiny-bert-st", exec), Error);
+}
+
+TEST(Device, TrainingRefusesFp16InOneLine) {
+  test::TempDir tmp;
+  auto j = test::tiny_train_config();
+  j["training"]["precision"] = "fp16";
+  test::write_file(tmp / "config.json", j.dump());
+  const auto r = test::run_mtst("train --quiet --output " + test::quoted(tmp / "run") +
+                                " --config " + test::quoted(tmp / "config.json"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "mtst: error: " + (tmp / "config.json").string() +
+                       ": training: key 'precision' is fp16, which mtst does not train in (fp16 "
+                       "gradients need loss scaling, which the trainer does not do); use bf16 "
+                       "on a GPU, or fp32\n");
+  EXPECT_FALSE(std::filesystem::exists(tmp / "run"));
+}
+
 at::Tensor encode_on(const c10::Device& device, Precision precision) {
   ExecOptions exec;
   exec.device = device;
@@ -108,6 +136,29 @@ TEST(Device, GpuBf16StaysCloseToTheCpuFp32) {
   const auto cpu = encode_on(c10::kCPU, Precision::kFp32);
   const auto gpu = encode_on(c10::Device(c10::kCUDA, 0), Precision::kBf16);
   EXPECT_GE(at::cosine_similarity(gpu, cpu, 1).min().item<double>(), 0.999);
+}
+
+TEST(Device, GpuFp16StaysCloseToTheCpuFp32) {
+  if (cuda_device_count() == 0) GTEST_SKIP() << kNoGpu;
+  const auto cpu = encode_on(c10::kCPU, Precision::kFp32);
+  const auto gpu = encode_on(c10::Device(c10::kCUDA, 0), Precision::kFp16);
+  EXPECT_GE(at::cosine_similarity(gpu, cpu, 1).min().item<double>(), 0.999);
+}
+
+TEST(Device, GpuPipelinedChunksMatchOnePass) {
+  if (cuda_device_count() == 0) GTEST_SKIP() << kNoGpu;
+  ExecOptions exec;
+  exec.device = c10::Device(c10::kCUDA, 0);
+  const auto encoder = SentenceEncoder::load(fixtures() / "tiny-bert-st", exec);
+  std::vector<std::string> texts;
+  for (int i = 0; i < 50; ++i) texts.push_back("sentence number " + std::to_string(i * 7919));
+  EncodeOptions whole, chunked;
+  whole.pipeline_chunk = 0;
+  chunked.pipeline_chunk = 7;
+  chunked.max_padded_tokens = 64;
+  EXPECT_LT(test::max_abs_diff(encoder.encode(texts, chunked).embeddings,
+                               encoder.encode(texts, whole).embeddings, "chunks of 7 vs one"),
+            1e-5);
 }
 
 // Three full fine-tuning steps (dropout on: its masks are drawn on the CPU for every device).

@@ -111,6 +111,24 @@ TEST(EncoderGoldens, BatchSizesAgree) {
   EXPECT_LT(max_abs_diff(b1, goldens().tensors.at("mean"), "batch 1 vs golden"), 1e-5);
 }
 
+TEST(EncoderGoldens, PipelinedChunksAndTokenBudgetsMatchTheGolden) {
+  // Chunks of 3 texts, each tokenized on a thread while the one before encodes (a GPU's default
+  // way), and passes capped at 40 padded tokens (the 64-token sentence gets a pass of its own).
+  EncodeOptions chunked = batch(16), budget = batch(16);
+  chunked.pipeline_chunk = 3;
+  budget.max_padded_tokens = 40;
+  const auto& golden = goldens().tensors.at("mean");
+  EXPECT_LT(max_abs_diff(encode("tiny-bert-st", chunked), golden, "chunks of 3"), 1e-5);
+  EXPECT_LT(max_abs_diff(encode("tiny-bert-st", budget), golden, "40 tokens a pass"), 1e-5);
+  const auto encoder = SentenceEncoder::load(fixtures() / "tiny-bert-st", {});
+  const auto whole = encoder.encode(goldens().sentences, batch(16));
+  const auto parts = encoder.encode(goldens().sentences, chunked);
+  EXPECT_EQ(parts.truncated, whole.truncated);
+  EXPECT_EQ(parts.tokens, whole.tokens);
+  EXPECT_GE(whole.truncated, 1u);
+  EXPECT_EQ(encoder.encode({}, chunked).embeddings.size(0), 0);
+}
+
 TEST(EncoderGoldens, TokenCountsMatchGoldenLengths) {
   const auto encoder = SentenceEncoder::load(fixtures() / "tiny-bert-st", {});
   EXPECT_EQ(encoder.max_seq_length(), 64u);

@@ -2,7 +2,8 @@
 // answers equal to `mtst encode` / `mtst tokenize` / `mtst predict`, the bad-input sweep
 // (invalid UTF-8, huge and deeply nested bodies, wrong types, 10k inputs, empty strings, a
 // client that stalls mid-body) with the server serving others meanwhile, 429 under load, and
-// a clean stop on SIGTERM, 503 while the model loads.
+// a clean stop on SIGTERM, 503 while the model loads; on a GPU (when present), /embed against
+// the CPU's `mtst encode`.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
@@ -19,6 +20,7 @@
 #include <sstream>
 #include <thread>
 
+#include "mtst/runtime/exec_options.h"
 #include "test_util.h"
 
 namespace mtst {
@@ -247,6 +249,28 @@ std::string copy_with_fifo_modules(const std::filesystem::path& model) {
   const std::string modules = test::read_file(model / "modules.json");
   std::filesystem::remove(model / "modules.json");
   return mkfifo((model / "modules.json").c_str(), 0600) == 0 ? modules : "";
+}
+
+TEST(ServerGpu, EmbedOnTheGpuEqualsMtstEncodeOnTheCpu) {
+  if (cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device here";
+  ServerProcess server("--device cuda --model " + q(fixtures() / "tiny-bert-st"));
+  const std::vector<std::string> texts = {"Hello world!", "A second, longer sentence here."};
+  auto r = post(server, "/embed", json{{"inputs", texts}}.dump());
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  const auto got = json::parse(r->body);
+  const auto want = json_lines(
+      run_mtst("encode --model " + q(fixtures() / "tiny-bert-st"), texts[0] + "\n" + texts[1]).out);
+  ASSERT_EQ(got.size(), 2u);
+  ASSERT_EQ(want.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    const auto& w = want[i].contains("embedding") ? want[i]["embedding"] : want[i];
+    ASSERT_EQ(got[i].size(), w.size());
+    for (size_t k = 0; k < w.size(); ++k) {
+      EXPECT_NEAR(got[i][k].get<double>(), w[k].get<double>(), 1e-4) << i << "," << k;
+    }
+  }
+  EXPECT_EQ(server.stop(), 0) << server.log();
 }
 
 TEST(ServerNotReady, AnswersWith503UntilTheModelHasLoaded) {

@@ -7,8 +7,10 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "cli/batch_options.h"
 #include "cli/commands.h"
 #include "cli/device_option.h"
+#include "cli/precision_option.h"
 #include "mtst/error.h"
 #include "mtst/io/text_input.h"
 #include "mtst/model/sentence_encoder.h"
@@ -25,6 +27,7 @@ struct BenchEncodeArgs {
   std::string precision = "fp32";
   std::string device = "cpu";
   size_t batch_size = 32;
+  size_t max_batch_tokens = 0;
   size_t max_seq_length = 0;
   int threads = 0;
   double seconds = 20.0;
@@ -43,10 +46,7 @@ void run_bench_encode(const BenchEncodeArgs& args) {
   if (!args.config.empty() && !args.random_init) {
     throw Error("bench encode: --config needs --random-init (weights come from --model)");
   }
-  ExecOptions exec;
-  exec.device = parse_device(args.device);
-  exec.precision = parse_precision(args.precision);
-  exec.threads = apply_threads(args.threads);
+  const ExecOptions exec = apply_exec_options(args.device, args.precision, args.threads);
   const auto texts = read_texts(args.input);
   if (texts.empty()) throw Error("bench encode: " + args.input + " holds no sentences");
   auto make_encoder = [&](const ExecOptions& e) {
@@ -69,6 +69,7 @@ void run_bench_encode(const BenchEncodeArgs& args) {
 
   EncodeOptions options;
   options.batch_size = args.batch_size;
+  options.max_padded_tokens = args.max_batch_tokens;
   size_t sentences = 0, tokens = 0;
   t0 = clock::now();
   double elapsed = 0;
@@ -85,6 +86,7 @@ void run_bench_encode(const BenchEncodeArgs& args) {
                         {"device", device_name(exec.device)},
                         {"threads", exec.threads},
                         {"batch_size", args.batch_size},
+                        {"max_batch_tokens", args.max_batch_tokens},
                         {"max_seq_length", max_len},
                         {"sentences", sentences},
                         {"seconds", round_to(elapsed, 3)},
@@ -118,10 +120,8 @@ void add_bench_command(CLI::App& app) {
   cmd->add_flag("--random-init", args->random_init,
                 "Random weights (speed does not need real ones)");
   cmd->add_option("--input", args->input, "Corpus: one sentence per line, or .jsonl")->required();
-  cmd->add_option("--precision", args->precision, "fp32 | bf16")
-      ->check(CLI::IsMember({"fp32", "bf16"}));
-  cmd->add_option("--batch-size", args->batch_size, "Sentences per forward pass")
-      ->check(CLI::PositiveNumber);
+  add_precision_option(cmd, args->precision);
+  add_batch_options(cmd, args->batch_size, args->max_batch_tokens);
   cmd->add_option("--max-seq-length", args->max_seq_length,
                   "Truncate longer inputs (0 = the model's max_seq_length)");
   add_device_option(cmd, args->device);

@@ -3,8 +3,10 @@
 #include <iostream>
 #include <string>
 
+#include "cli/batch_options.h"
 #include "cli/commands.h"
 #include "cli/device_option.h"
+#include "cli/precision_option.h"
 #include "mtst/error.h"
 #include "mtst/io/embedding_output.h"
 #include "mtst/io/text_input.h"
@@ -19,6 +21,7 @@ struct EncodeArgs {
   std::string input = "-";
   std::string output;
   size_t batch_size = 32;
+  size_t max_batch_tokens = 0;
   size_t max_seq_length = 0;
   std::string pooling;
   bool normalize = false;
@@ -40,12 +43,10 @@ void run_encode(const EncodeArgs& args) {
   if (args.normalize && args.no_normalize) {
     throw Error("--normalize and --no-normalize exclude each other");
   }
-  ExecOptions exec;
-  exec.device = parse_device(args.device);
-  exec.precision = parse_precision(args.precision);
-  exec.threads = apply_threads(args.threads);
+  const ExecOptions exec = apply_exec_options(args.device, args.precision, args.threads);
   EncodeOptions options;
   options.batch_size = args.batch_size;
+  options.max_padded_tokens = args.max_batch_tokens;
   options.max_seq_length = args.max_seq_length;
   if (!args.pooling.empty()) options.pooling = {parse_pooling_mode(args.pooling)};
   if (args.normalize) options.normalize = 1;
@@ -74,16 +75,14 @@ void add_encode_command(CLI::App& app) {
                   "Text file (one sentence per line) or .jsonl with a \"text\" field; - = stdin");
   cmd->add_option("--output", args->output,
                   ".npy (float32, one row per input) or .jsonl; empty = JSON lines on stdout");
-  cmd->add_option("--batch-size", args->batch_size, "Sentences per forward pass")
-      ->check(CLI::PositiveNumber);
+  add_batch_options(cmd, args->batch_size, args->max_batch_tokens);
   cmd->add_option("--max-seq-length", args->max_seq_length,
                   "Truncate longer inputs (0 = the model's max_seq_length)");
   cmd->add_option("--pooling", args->pooling,
                   "mean | cls | max | mean_sqrt_len (empty = the model's pooling)");
   cmd->add_flag("--normalize", args->normalize, "L2-normalise (default: the model's Normalize)");
   cmd->add_flag("--no-normalize", args->no_normalize, "Do not L2-normalise");
-  cmd->add_option("--precision", args->precision, "fp32 | bf16")
-      ->check(CLI::IsMember({"fp32", "bf16"}));
+  add_precision_option(cmd, args->precision);
   add_device_option(cmd, args->device);
   cmd->add_option("--threads", args->threads, "CPU threads (0 = physical cores)");
   cmd->callback([args] { run_encode(*args); });

@@ -5,8 +5,10 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "cli/batch_options.h"
 #include "cli/commands.h"
 #include "cli/device_option.h"
+#include "cli/precision_option.h"
 #include "mtst/error.h"
 #include "mtst/io/atomic_file.h"
 #include "mtst/model/predictor.h"
@@ -26,6 +28,7 @@ struct EvaluateArgs {
   std::string format = "table";
   std::string output;
   size_t batch_size = 64;
+  size_t max_batch_tokens = 0;
   std::string precision = "fp32";
   std::string device = "cpu";
   int threads = 0;
@@ -54,10 +57,7 @@ void run_evaluate(const EvaluateArgs& args) {
   if (args.data.empty() != args.task.empty()) {
     throw Error("--data and --task go together (a labelled file and the task it is for)");
   }
-  ExecOptions exec;
-  exec.device = parse_device(args.device);
-  exec.precision = parse_precision(args.precision);
-  exec.threads = apply_threads(args.threads);
+  const ExecOptions exec = apply_exec_options(args.device, args.precision, args.threads);
   const auto predictor = Predictor::load(args.model, exec);
   const auto& info = predictor.info();
   std::vector<size_t> chosen;
@@ -85,7 +85,7 @@ void run_evaluate(const EvaluateArgs& args) {
       texts.push_back(ex.text);
       labels.push_back(ex.label);
     }
-    const auto inputs = predictor.head_inputs(texts, args.batch_size);
+    const auto inputs = predictor.head_inputs(texts, args.batch_size, args.max_batch_tokens);
     const auto logits = predictor.logits(inputs)[t];
     TaskEvaluation e{task.name, task.labels, 0.0, ConfusionMatrix(task.labels.size())};
     if (!labels.empty()) {
@@ -121,10 +121,8 @@ void add_evaluate_command(CLI::App& app) {
   cmd->add_option("--format", args->format, "table | json (stdout)")
       ->check(CLI::IsMember({"table", "json"}));
   cmd->add_option("--output", args->output, "Also write the JSON report to this file");
-  cmd->add_option("--batch-size", args->batch_size, "Sentences per forward pass")
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--precision", args->precision, "fp32 | bf16")
-      ->check(CLI::IsMember({"fp32", "bf16"}));
+  add_batch_options(cmd, args->batch_size, args->max_batch_tokens);
+  add_precision_option(cmd, args->precision);
   add_device_option(cmd, args->device);
   cmd->add_option("--threads", args->threads, "CPU threads (0 = physical cores)");
   cmd->callback([args] { run_evaluate(*args); });

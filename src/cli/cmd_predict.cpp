@@ -5,8 +5,10 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "cli/batch_options.h"
 #include "cli/commands.h"
 #include "cli/device_option.h"
+#include "cli/precision_option.h"
 #include "mtst/error.h"
 #include "mtst/io/text_input.h"
 #include "mtst/model/predictor.h"
@@ -21,6 +23,7 @@ struct PredictArgs {
   std::string format = "text";
   bool embeddings = false;
   size_t batch_size = 32;
+  size_t max_batch_tokens = 0;
   std::string precision = "fp32";
   std::string device = "cpu";
   int threads = 0;
@@ -37,14 +40,12 @@ void run_predict(const PredictArgs& args) {
   if (args.embeddings && args.format != "jsonl") {
     throw Error("--embeddings needs --format jsonl");
   }
-  ExecOptions exec;
-  exec.device = parse_device(args.device);
-  exec.precision = parse_precision(args.precision);
-  exec.threads = apply_threads(args.threads);
+  const ExecOptions exec = apply_exec_options(args.device, args.precision, args.threads);
   const auto texts = read_texts(args.input);
   const auto predictor = Predictor::load(args.model, exec);
   size_t truncated = 0;
-  const auto inputs = predictor.head_inputs(texts, args.batch_size, &truncated);
+  const auto inputs =
+      predictor.head_inputs(texts, args.batch_size, args.max_batch_tokens, &truncated);
   std::vector<at::Tensor> probs;
   for (const auto& logits : predictor.logits(inputs)) probs.push_back(at::softmax(logits, 1));
   const auto& tasks = predictor.info().tasks;
@@ -98,10 +99,8 @@ void add_predict_command(CLI::App& app) {
   cmd->add_option("--format", args->format, "text (Sentence/Category/... blocks) | jsonl")
       ->check(CLI::IsMember({"text", "jsonl"}));
   cmd->add_flag("--embeddings", args->embeddings, "Add each sentence's embedding (jsonl only)");
-  cmd->add_option("--batch-size", args->batch_size, "Sentences per forward pass")
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--precision", args->precision, "fp32 | bf16")
-      ->check(CLI::IsMember({"fp32", "bf16"}));
+  add_batch_options(cmd, args->batch_size, args->max_batch_tokens);
+  add_precision_option(cmd, args->precision);
   add_device_option(cmd, args->device);
   cmd->add_option("--threads", args->threads, "CPU threads (0 = physical cores)");
   cmd->callback([args] { run_predict(*args); });

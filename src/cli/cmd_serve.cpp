@@ -10,6 +10,7 @@
 
 #include "cli/commands.h"
 #include "cli/device_option.h"
+#include "cli/precision_option.h"
 #include "mtst/error.h"
 #include "serve/server.h"
 
@@ -32,15 +33,12 @@ extern "C" void request_stop(int) { stop_requested = true; }  // async-signal-sa
 void run_serve(ServeArgs& args) {
   auto options = args.options;
   options.model = args.model;
-  options.exec.device = parse_device(args.device);
-  options.exec.precision = parse_precision(args.precision);
-  options.exec.threads = apply_threads(args.threads);
+  options.exec = apply_exec_options(args.device, args.precision, args.threads);
   struct sigaction action {};
   action.sa_handler = request_stop;
   sigemptyset(&action.sa_mask);
   sigaction(SIGTERM, &action, nullptr);
   sigaction(SIGINT, &action, nullptr);
-  require_precision_supported(options.exec.precision, options.exec.device);
   if (!std::filesystem::is_directory(options.model)) {
     throw Error("--model " + options.model.string() + ": no such directory");
   }
@@ -102,8 +100,7 @@ void add_serve_command(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   cmd->add_option("--read-timeout", o.read_timeout_s, "Seconds a silent client is kept")
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--precision", args->precision, "fp32 | bf16 | auto")
-      ->check(CLI::IsMember({"fp32", "bf16", "auto"}));
+  add_precision_option(cmd, args->precision, /*allow_auto=*/true);
   add_device_option(cmd, args->device);
   cmd->add_option("--threads", args->threads, "CPU threads for the model (0 = physical cores)");
   cmd->callback([args] { run_serve(*args); });

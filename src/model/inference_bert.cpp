@@ -33,7 +33,7 @@ struct InferenceBert::Layer {
 
 InferenceBert::InferenceBert(const BertModel& model, Precision precision, c10::Device device)
     : config_(model->config()),
-      dtype_(precision == Precision::kBf16 ? at::kBFloat16 : at::kFloat),
+      dtype_(precision_dtype(precision)),
       device_(device),
       lowest_(masked_score(dtype_)),
       fused_(dnnl_available() && device.is_cpu()) {

@@ -33,9 +33,10 @@ Predictor Predictor::load(const std::filesystem::path& dir, const ExecOptions& e
 }
 
 at::Tensor Predictor::head_inputs(const std::vector<std::string>& texts, size_t batch_size,
-                                  size_t* truncated) const {
+                                  size_t max_padded_tokens, size_t* truncated) const {
   EncodeOptions options;
   options.batch_size = batch_size;
+  options.max_padded_tokens = max_padded_tokens;
   options.max_seq_length = info_.max_seq_length;
   options.pooling = info_.pooling;
   options.normalize = 0;

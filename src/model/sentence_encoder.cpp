@@ -1,10 +1,12 @@
 // Loading a model directory and encoding text: tokenize, sort by length, batch, BERT, pool,
-// normalise, restore order. Length sorting keeps padding (wasted compute) near zero.
+// normalise, restore order. Length sorting keeps padding (wasted compute) near zero. On a GPU
+// the texts go in chunks, the next one tokenized on a CPU thread while the GPU runs this one.
 #include "mtst/model/sentence_encoder.h"
 
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <future>
 #include <numeric>
 
 #include "mtst/error.h"
@@ -118,11 +120,12 @@ at::Tensor SentenceEncoder::run_batch(const std::vector<const std::vector<int64_
   }
   const auto device = inference_->device();
   if (device.is_cpu()) return pool(inference_->forward(input_ids, mask), mask, pooling);
-  // A GPU: the batch goes from pinned memory, the pooled rows come back (a sync point).
+  // A GPU: the batch goes from pinned memory without a wait; the pooled rows stay on the device
+  // until every batch is queued (encode_ids copies them back once).
   input_ids = input_ids.pin_memory();
   const auto device_mask = mask.pin_memory().to(device, /*non_blocking=*/true);
   auto hidden = inference_->forward(input_ids, device_mask);
-  return pool(hidden, device_mask, pooling).to(at::kCPU);
+  return pool(hidden, device_mask, pooling);
 }
 
 at::Tensor SentenceEncoder::encode_ids(const std::vector<std::vector<int64_t>>& ids,
@@ -176,10 +179,35 @@ at::Tensor SentenceEncoder::encode_ids(const std::vector<std::vector<int64_t>>& 
     auto emb = run_batch(batch, pooling);
     results[b] = normalize ? l2_normalize(emb) : emb;
   });
-  auto sorted = at::cat(results, 0);
+  auto sorted = at::cat(results, 0).to(at::kCPU);  // a GPU's one sync point
   auto rows = at::tensor(std::vector<int64_t>(order.begin(), order.end()), at::kLong);
   out.index_copy_(0, rows, sorted);
   return out;
+}
+
+struct SentenceEncoder::TokenizedTexts {
+  std::vector<std::vector<int64_t>> ids;
+  size_t truncated = 0;
+  size_t tokens = 0;
+};
+
+SentenceEncoder::TokenizedTexts SentenceEncoder::tokenize_range(
+    const std::vector<std::string>& texts, size_t begin, size_t end, size_t max_length) const {
+  TokenizedTexts out;
+  out.ids.reserve(end - begin);
+  for (size_t i = begin; i < end; ++i) {
+    bool cut = false;
+    out.ids.push_back(tokenize(texts[i], max_length, &cut));
+    out.truncated += cut ? 1 : 0;
+    out.tokens += out.ids.back().size();
+  }
+  return out;
+}
+
+size_t SentenceEncoder::pipeline_chunk(const EncodeOptions& options) const {
+  if (options.pipeline_chunk > 0) return static_cast<size_t>(options.pipeline_chunk);
+  if (options.pipeline_chunk < 0 && !inference_->device().is_cpu()) return kGpuPipelineChunk;
+  return 0;
 }
 
 EncodeResult SentenceEncoder::encode(const std::vector<std::string>& texts,
@@ -190,16 +218,24 @@ EncodeResult SentenceEncoder::encode(const std::vector<std::string>& texts,
                 std::to_string(config().max_position_embeddings) + " positions");
   }
   if (max_len < 2) throw Error("--max-seq-length must be at least 2 ([CLS] and [SEP])");
+  const size_t n = texts.size();
+  size_t chunk = pipeline_chunk(options);
+  if (chunk == 0 || chunk > n) chunk = std::max<size_t>(n, 1);
+  auto tokenize_chunk = [&](size_t begin) {
+    return tokenize_range(texts, begin, std::min(begin + chunk, n), max_len);
+  };
+  // Chunk k+1 is tokenized on its own thread while chunk k runs on the device.
+  std::future<TokenizedTexts> next = std::async(std::launch::deferred, tokenize_chunk, 0);
   EncodeResult result;
-  std::vector<std::vector<int64_t>> ids;
-  ids.reserve(texts.size());
-  for (const auto& text : texts) {
-    bool cut = false;
-    ids.push_back(tokenize(text, max_len, &cut));
-    result.truncated += cut ? 1 : 0;
-    result.tokens += ids.back().size();
+  std::vector<at::Tensor> parts;
+  for (size_t begin = 0; begin < n || parts.empty(); begin += chunk) {
+    TokenizedTexts current = next.get();
+    if (begin + chunk < n) next = std::async(std::launch::async, tokenize_chunk, begin + chunk);
+    parts.push_back(encode_ids(current.ids, options));
+    result.truncated += current.truncated;
+    result.tokens += current.tokens;
   }
-  result.embeddings = encode_ids(ids, options);
+  result.embeddings = parts.size() == 1 ? parts[0] : at::cat(parts, 0);
   return result;
 }
 

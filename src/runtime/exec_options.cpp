@@ -31,11 +31,18 @@ bool native_bf16() {
 Precision parse_precision(const std::string& name) {
   if (name == "fp32") return Precision::kFp32;
   if (name == "bf16") return Precision::kBf16;
+  if (name == "fp16") return Precision::kFp16;
   if (name == "auto") return native_bf16() ? Precision::kBf16 : Precision::kFp32;
-  throw Error("unknown precision '" + name + "' (expected fp32, bf16 or auto)");
+  throw Error("unknown precision '" + name + "' (expected fp32, bf16, fp16 or auto)");
 }
 
-std::string precision_name(Precision p) { return p == Precision::kBf16 ? "bf16" : "fp32"; }
+std::string precision_name(Precision p) {
+  return p == Precision::kBf16 ? "bf16" : p == Precision::kFp16 ? "fp16" : "fp32";
+}
+
+at::ScalarType precision_dtype(Precision p) {
+  return p == Precision::kBf16 ? at::kBFloat16 : p == Precision::kFp16 ? at::kHalf : at::kFloat;
+}
 
 int cuda_device_count() { return static_cast<int>(torch::cuda::device_count()); }
 
@@ -68,11 +75,17 @@ std::string device_name(const c10::Device& device) { return device.str(); }
 
 bool precision_supported(Precision p, const c10::Device& device) {
   if (device.is_cuda()) return true;
+  if (p == Precision::kFp16) return false;
   return p != Precision::kBf16 || !dnnl_available() || dnnl_bf16_available();
 }
 
 void require_precision_supported(Precision p, const c10::Device& device) {
   if (precision_supported(p, device)) return;
+  if (p == Precision::kFp16) {
+    throw Error(
+        "precision fp16 runs on CUDA devices only (--device cuda); on the CPU use bf16 "
+        "(where the CPU has it) or fp32");
+  }
   throw Error(
       "precision bf16 is not available on this CPU: oneDNN has no bf16 kernels for it "
       "(they need AVX-512); use fp32, or auto (bf16 only where the CPU has it natively)");
@@ -91,6 +104,16 @@ int physical_cores() {
   if (!cores.empty()) return static_cast<int>(cores.size());
   const unsigned logical = std::thread::hardware_concurrency();
   return logical > 0 ? static_cast<int>(logical) : 1;
+}
+
+ExecOptions apply_exec_options(const std::string& device, const std::string& precision,
+                               int threads) {
+  ExecOptions exec;
+  exec.device = parse_device(device);
+  exec.precision = parse_precision(precision);
+  require_precision_supported(exec.precision, exec.device);
+  exec.threads = apply_threads(threads);
+  return exec;
 }
 
 void keep_freed_memory() {

@@ -372,6 +372,11 @@ TrainConfig TrainConfig::from_json(const json& j, const fs::path& base_dir,
   }
   c.precision = parse_named(
       parse_precision, json_optional<std::string>(tr, "precision", "fp32", tw), tw, "precision");
+  if (c.precision == Precision::kFp16) {
+    fail(tw, "precision",
+         "is fp16, which mtst does not train in (fp16 gradients need loss scaling, which the "
+         "trainer does not do); use bf16 on a GPU, or fp32");
+  }
   const int64_t threads = int_at_least(tr, "threads", 0, 0, tw);
   require(threads <= 4096, tw, "threads", "at most 4096", threads);
   c.threads = static_cast<int>(threads);

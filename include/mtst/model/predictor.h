@@ -25,9 +25,10 @@ class Predictor {
                         bool allow_plain_encoder = false);
 
   // The pooled embeddings the heads read [N,D] (never normalised), in input order;
+  // MAX_PADDED_TOKENS (0 = none) also caps sentences x longest per forward pass;
   // *truncated counts inputs cut to the max length.
   at::Tensor head_inputs(const std::vector<std::string>& texts, size_t batch_size,
-                         size_t* truncated = nullptr) const;
+                         size_t max_padded_tokens = 0, size_t* truncated = nullptr) const;
   // The same from token ids already truncated to info().max_seq_length.
   // MAX_PADDED_TOKENS (0 = none) also caps sentences x longest per forward pass.
   at::Tensor head_inputs_ids(const std::vector<std::vector<int64_t>>& ids, size_t batch_size,

@@ -24,7 +24,16 @@ struct EncodeOptions {
   size_t max_seq_length = 0;         // 0: the model's default
   std::vector<PoolingMode> pooling;  // empty: the model's default
   int normalize = -1;                // -1: the model's default, 0 no, 1 yes
+  // Texts per tokenize/encode step: while the device encodes one chunk, a CPU thread tokenizes
+  // the next (length sorting then works within a chunk). -1: the device's default (a GPU
+  // chunks by kGpuPipelineChunk; the CPU tokenizes everything first, its cores being busy
+  // with the encoder), 0: no chunks.
+  int64_t pipeline_chunk = -1;
 };
+
+// Texts per pipelined chunk on a GPU: large enough that a chunk's passes keep it busy for far
+// longer than one CPU thread takes to tokenize the next chunk.
+constexpr size_t kGpuPipelineChunk = 4096;
 
 struct EncodeResult {
   at::Tensor embeddings;  // [N, D] float32, input order
@@ -59,6 +68,11 @@ class SentenceEncoder {
  private:
   SentenceEncoder(ModelLayout layout, std::shared_ptr<Tokenizer> tokenizer, BertModel model,
                   const ExecOptions& exec);
+  struct TokenizedTexts;
+  TokenizedTexts tokenize_range(const std::vector<std::string>& texts, size_t begin, size_t end,
+                                size_t max_length) const;
+  size_t pipeline_chunk(const EncodeOptions& options) const;
+  // Pooled [B,D] float32 rows, on the run's device (a GPU's stay there: no sync per batch).
   at::Tensor run_batch(const std::vector<const std::vector<int64_t>*>& batch,
                        const std::vector<PoolingMode>& pooling) const;
 

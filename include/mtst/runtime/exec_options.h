@@ -3,12 +3,13 @@
 #pragma once
 
 #include <c10/core/Device.h>
+#include <c10/core/ScalarType.h>
 
 #include <string>
 
 namespace mtst {
 
-enum class Precision { kFp32, kBf16 };
+enum class Precision { kFp32, kBf16, kFp16 };
 
 struct ExecOptions {
   Precision precision = Precision::kFp32;
@@ -24,14 +25,17 @@ std::string device_name(const c10::Device& device);
 // CUDA devices this process can use (0 with a CPU-only libtorch).
 int cuda_device_count();
 
-// "fp32" | "bf16" | "auto" (bf16 where the CPU has native bf16 instructions, else fp32).
+// "fp32" | "bf16" | "fp16" | "auto" (bf16 where the CPU has native bf16 instructions, else
+// fp32).
 Precision parse_precision(const std::string& name);
 bool native_bf16();
 std::string precision_name(Precision p);
+// The tensor dtype a precision computes in: float, bfloat16 or half.
+at::ScalarType precision_dtype(Precision p);
 
 // Whether PRECISION can run on DEVICE: on the CPU bf16 needs oneDNN's bf16 kernels where this
 // build uses oneDNN (AVX-512 or newer); builds without oneDNN run bf16 through ATen anywhere;
-// CUDA runs both.
+// fp16 is for CUDA only (CPUs have no fast fp16 products); CUDA runs all three.
 bool precision_supported(Precision p, const c10::Device& device = c10::kCPU);
 // Throws one clear Error when precision_supported(P, DEVICE) is false (before any work starts).
 void require_precision_supported(Precision p, const c10::Device& device = c10::kCPU);
@@ -39,6 +43,12 @@ void require_precision_supported(Precision p, const c10::Device& device = c10::k
 // Applies the thread count to libtorch (and so to oneDNN, which shares its OpenMP pool).
 // Returns the count used.
 int apply_threads(int threads);
+
+// The options of an inference command from its --device, --precision and --threads: names
+// parsed, the precision checked against the device (one clear Error before any work starts),
+// and the thread count applied.
+ExecOptions apply_exec_options(const std::string& device, const std::string& precision,
+                               int threads);
 
 // Keeps freed tensor buffers in the process (glibc otherwise returns every buffer over 128 KiB
 // to the kernel and page-faults it back in on the next batch). Call once at startup.
