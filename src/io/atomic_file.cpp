@@ -64,7 +64,14 @@ void AtomicWriter::fail(const std::string& what) {
 void AtomicWriter::commit() {
   if (done_) throw Error("cannot write " + target_.string() + ": commit() called twice");
   stream_.flush();
-  if (!stream_) fail("writing " + temp_.string() + " failed (disk full?)");
+  if (!stream_) {
+    // The stream keeps no error code, but a failed write(2) leaves errno set; only the errors
+    // a write gives are named (errno may hold an older, unrelated value otherwise).
+    const int err = errno;
+    const bool write_error = err == ENOSPC || err == EDQUOT || err == EFBIG || err == EIO;
+    fail("writing " + temp_.string() + " failed: " +
+         (write_error ? errno_text(err) : std::string("disk full?")));
+  }
   stream_.close();
   if (stream_.fail()) fail("closing " + temp_.string() + " failed");
   // Without the fsync a crash after the rename can leave a correctly named but empty file.

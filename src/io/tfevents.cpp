@@ -75,6 +75,9 @@ constexpr uint32_t kEventWallTime = 1;
 constexpr uint32_t kEventStep = 2;
 constexpr uint32_t kEventFileVersion = 3;
 constexpr uint32_t kEventSummary = 5;
+constexpr uint32_t kEventSessionLog = 7;  // 6 is the deprecated log_message
+constexpr uint32_t kSessionLogStatus = 1;
+constexpr uint64_t kSessionLogStart = 1;  // SessionLog.SessionStatus.START
 // Summary.value, and Summary.Value fields.
 constexpr uint32_t kSummaryValue = 1;
 constexpr uint32_t kValueTag = 1;
@@ -231,6 +234,18 @@ void TfEventsWriter::add_scalar(const std::string& tag, double value, int64_t st
   put_key(event, kEventStep, kVarint);
   put_varint(event, static_cast<uint64_t>(step));
   put_bytes_field(event, kEventSummary, summary);
+  write_record(event);
+}
+
+void TfEventsWriter::add_session_start(int64_t step) {
+  std::string session_log;
+  put_key(session_log, kSessionLogStatus, kVarint);
+  put_varint(session_log, kSessionLogStart);
+  std::string event;
+  put_double_field(event, kEventWallTime, now_seconds());
+  put_key(event, kEventStep, kVarint);
+  put_varint(event, static_cast<uint64_t>(step));
+  put_bytes_field(event, kEventSessionLog, session_log);
   write_record(event);
 }
 

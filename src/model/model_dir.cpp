@@ -3,9 +3,9 @@
 
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>
-#include <unistd.h>
 
 #include "mtst/error.h"
+#include "mtst/io/atomic_directory.h"
 #include "mtst/io/atomic_file.h"
 #include "mtst/io/json_file.h"
 #include "mtst/io/safetensors.h"
@@ -116,25 +116,10 @@ HeadConfig read_head_config(const nlohmann::json& j, const std::string& where) {
 
 void save_model_dir(const fs::path& dir, MultiTaskModel& model, const fs::path& tokenizer_dir,
                     const ModelDirInfo& info, const std::function<void(const fs::path&)>& extra) {
-  const fs::path parent = dir.parent_path().empty() ? fs::path(".") : dir.parent_path();
-  const std::string pid = std::to_string(::getpid());
-  const fs::path tmp = parent / ("." + dir.filename().string() + ".tmp-" + pid);
-  const fs::path old = parent / ("." + dir.filename().string() + ".old-" + pid);
-  std::error_code ec;
-  try {
-    fs::create_directories(parent);
-    fs::remove_all(tmp);
-    fs::create_directories(tmp);
+  write_directory_atomic(dir, [&](const fs::path& tmp) {
     write_contents(tmp, model, tokenizer_dir, info);
     if (extra) extra(tmp);
-    if (fs::exists(dir)) fs::rename(dir, old);
-    fs::rename(tmp, dir);
-  } catch (const std::exception& e) {
-    fs::remove_all(tmp, ec);
-    if (!fs::exists(dir, ec) && fs::exists(old, ec)) fs::rename(old, dir, ec);
-    throw Error("cannot write model directory " + dir.string() + ": " + e.what());
-  }
-  fs::remove_all(old, ec);
+  });
 }
 
 ModelDirInfo read_model_dir_info(const fs::path& dir) {

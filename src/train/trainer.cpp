@@ -280,6 +280,7 @@ TrainResult Trainer::run() {
 
 TrainConfig Trainer::resume_config(const fs::path& run_dir,
                                    const std::vector<std::string>& overrides) {
+  recover_checkpoints(run_dir);
   const auto file = run_dir / "last" / "mtst.json";
   auto j = read_json_file(file);
   if (!j.contains("training_config") || !j.at("training_config").is_object()) {

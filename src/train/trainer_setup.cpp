@@ -5,8 +5,10 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <set>
 
 #include "mtst/error.h"
+#include "mtst/io/atomic_directory.h"
 #include "mtst/io/atomic_file.h"
 #include "mtst/io/json_file.h"
 #include "mtst/io/safetensors.h"
@@ -30,7 +32,44 @@ std::string data_summary(const std::string& task, const std::string& split, cons
   return s;
 }
 
+// A resumed run continues from last/'s step; lines a killed run logged after that step are
+// dropped (they are logged again), so metrics.jsonl has every step once.
+void trim_metrics_after(const fs::path& file, int64_t step) {
+  if (!fs::exists(file)) return;
+  std::ifstream in(file);
+  std::string kept, line;
+  while (std::getline(in, line)) {
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(line);
+    } catch (const nlohmann::json::exception&) {
+      continue;  // a line cut short by the kill
+    }
+    if (j.is_object() && j.value("step", int64_t{0}) <= step) kept += line + "\n";
+  }
+  write_file_atomic(file, kept);
+}
+
 }  // namespace
+
+void recover_checkpoints(const fs::path& run_dir) {
+  if (!fs::is_directory(run_dir)) return;
+  std::set<std::string> names;
+  for (const auto& entry : fs::directory_iterator(run_dir)) {
+    const std::string name = entry.path().filename().string();
+    for (const char* kind : {".tmp-", ".old-"}) {
+      const size_t at = name.rfind(kind);
+      if (name.size() > 1 && name[0] == '.' && at != std::string::npos && at > 1) {
+        names.insert(name.substr(1, at - 1));
+      }
+    }
+  }
+  for (const auto& name : names) {
+    for (const auto& line : recover_directory(run_dir / name)) {
+      std::fprintf(stderr, "mtst: interrupted checkpoint write: %s\n", line.c_str());
+    }
+  }
+}
 
 void Trainer::Impl::load_data() {
   for (const auto& tc : config.tasks) {
@@ -225,8 +264,10 @@ void Trainer::Impl::prepare_output_dir() {
     for (const auto& p : previous) fs::remove_all(p);
   }
   fs::create_directories(dir);
+  if (options.resume) trim_metrics_after(dir / "metrics.jsonl", step);
   write_file_atomic(dir / "train_config.json", config.to_json().dump(2) + "\n");
   events = std::make_unique<TfEventsWriter>(dir / "tensorboard");
+  if (options.resume) events->add_session_start(step + 1);
 }
 
 Trainer::Trainer(const TrainConfig& config, const TrainerOptions& options)
@@ -236,6 +277,7 @@ Trainer::Trainer(const TrainConfig& config, const TrainerOptions& options)
   require_precision_supported(config.precision, s.device);
   s.config = config;
   s.options = options;
+  if (!options.output_dir.empty()) recover_checkpoints(options.output_dir);
   const fs::path last = options.output_dir / "last";
   if (options.resume) {
     if (!fs::exists(last / "trainer_state.json")) {

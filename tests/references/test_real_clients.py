@@ -178,6 +178,13 @@ def test_docs_snippet_reproduces_mtst_predict(run_dir, texts, tmp_path):
 
 
 def test_tensorboard_reads_every_scalar(run_dir):
+    count, tags = expect_tensorboard_equals_metrics(run_dir)
+    print(f"\nTensorBoard: {tags} scalar tags, {count} values, all equal metrics.jsonl")
+
+
+def expect_tensorboard_equals_metrics(run_dir):
+    """TensorBoard's EventAccumulator on RUN_DIR/tensorboard holds exactly the scalars of
+    RUN_DIR/metrics.jsonl, each (tag, step) once. Returns (values, tags)."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
     expected = {}
     for line in (run_dir / "metrics.jsonl").read_text().splitlines():
@@ -197,12 +204,43 @@ def test_tensorboard_reads_every_scalar(run_dir):
     assert sorted(tags) == sorted(expected)
     count = 0
     for tag in tags:
+        steps = [e.step for e in acc.Scalars(tag)]
+        assert len(steps) == len(set(steps)), (tag, steps)
         events = {e.step: e.value for e in acc.Scalars(tag)}
         assert events.keys() == expected[tag].keys(), tag
         for step, value in events.items():
             assert value == pytest.approx(expected[tag][step], rel=1e-6, abs=1e-12), (tag, step)
             count += 1
-    print(f"\nTensorBoard: {len(tags)} scalar tags, {count} values, all equal metrics.jsonl")
+    return count, len(tags)
+
+
+def test_tensorboard_after_a_resume_shows_each_step_once(tmp_path):
+    """What a run killed past its last checkpoint leaves: its logs reach step 24, its last/ is
+    at step 12 (here: a full run's logs with a 12-step run's last/). After --resume,
+    metrics.jsonl and TensorBoard's reader both hold each step once, with the resumed run's
+    values (train lines every 10 steps and at the end; validation every 6)."""
+    fixtures = SOURCE_DIR / "tests" / "fixtures"
+    def config(steps):
+        return {"backbone": {"model": str(fixtures / "tiny-bert-train"), "max_seq_length": 32},
+                "tasks": [dict(task("category", ["declarative", "imperative", "question"]),
+                               head={"hidden_size": 16}),
+                          dict(task("sentiment", ["negative", "neutral", "positive"]),
+                               head={"hidden_size": 16})],
+                "training": {"batch_size": 8, "max_steps": steps, "eval_interval": 6,
+                             "seed": 7, "threads": 2}}
+    for name, steps in (("full", 24), ("short", 12)):
+        (tmp_path / f"{name}.json").write_text(json.dumps(config(steps)))
+        run_mtst("train", "--quiet", "--config", tmp_path / f"{name}.json",
+                 "--output", tmp_path / name)
+    run = tmp_path / "full"
+    shutil.rmtree(run / "last")
+    shutil.copytree(tmp_path / "short" / "last", run / "last")
+    run_mtst("train", "--quiet", "--resume", run, "--set", "training.max_steps=24")
+    count, tags = expect_tensorboard_equals_metrics(run)
+    steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()
+             if json.loads(line)["type"] == "train"]
+    assert steps == [10, 20, 24], steps
+    print(f"\nresumed run: TensorBoard {tags} tags, {count} values, each step once")
 
 
 def test_torch_save_bin_loads_in_mtst(model_dir, st_model, texts, tmp_path):

@@ -30,6 +30,10 @@ class TfEventsWriter {
   // is). A negative WALL_TIME means now (seconds since the Unix epoch). Throws mtst::Error if the
   // stream has failed.
   void add_scalar(const std::string& tag, double value, int64_t step, double wall_time = -1);
+  // Appends a SessionLog START event at STEP: TensorBoard then drops the events of earlier
+  // sessions at STEP and after (a resumed run logs again what a killed one logged past its last
+  // checkpoint).
+  void add_session_start(int64_t step);
   // Pushes buffered records to the file; throws mtst::Error naming the path on failure.
   void flush();
   const std::filesystem::path& path() const { return path_; }

@@ -36,9 +36,10 @@ struct ModelDirInfo {
 
 // Writes the complete directory DIR (replacing an existing one). TOKENIZER_DIR supplies the
 // tokenizer files (vocab.txt, tokenizer.json, tokenizer_config.json, special_tokens_map.json;
-// those that exist). EXTRA, when set, may add files to the temporary directory before it is
-// renamed (the trainer's resume state). Throws mtst::Error naming the path on failure; the old
-// DIR is then left as it was.
+// those that exist). EXTRA, when set, may add files to the temporary directory before it
+// replaces DIR (the trainer's resume state). The replacement is atomic (atomic_directory.h):
+// DIR is the complete old or the complete new directory at every instant. Throws mtst::Error
+// naming the path on failure; the old DIR is then left as it was.
 void save_model_dir(const std::filesystem::path& dir, MultiTaskModel& model,
                     const std::filesystem::path& tokenizer_dir, const ModelDirInfo& info,
                     const std::function<void(const std::filesystem::path&)>& extra = {});

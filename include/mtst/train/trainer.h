@@ -37,6 +37,11 @@ struct TrainResult {
   nlohmann::json last_validation;  // per task evaluation_json, or null without validation
 };
 
+// Interrupted checkpoint writes leave hidden `.<name>.tmp-*` / `.<name>.old-*` entries in a run
+// directory (see atomic_directory.h): the checkpoint each belongs to is recovered, and what was
+// done is said on stderr. Trainer and resume_config call it first.
+void recover_checkpoints(const std::filesystem::path& run_dir);
+
 class Trainer {
  public:
   // Loads data, builds (or, with resume, restores) the model, optimizer and sampler. Throws
