@@ -338,6 +338,9 @@ TEST(RestrictedUnpicklerTest, HostilePicklesAreErrors) {
        "not a storage class"},
       {sd_head + rebuild_2d(storage, 0, 3, 3, 3) + "s.", "reaches element 8"},
       {sd_head + rebuild_2d(storage, 2, 2, 2, 2) + "s.", "reaches element 5"},
+      // Stride-0 rows: 400 elements over 4 (materialised, 1 GiB views of a 1-element storage
+      // made a small file cost gigabytes).
+      {sd_head + rebuild_2d(storage, 0, 200, 2, 0) + "s.", "400 elements over a storage of 4"},
       {kProto2 + int1(1) + "}b.", "BUILD on a int"},
       {kProto2 + "]" + int1(1) + int1(2) + "s.", "SETITEM target"},
   };
@@ -375,6 +378,16 @@ TEST(RestrictedUnpicklerTest, TiedTensorsDoNotAlias) {
   ASSERT_EQ(sd.size(), 2u);
   EXPECT_TRUE(at::equal(sd.at("a"), sd.at("b")));
   EXPECT_NE(sd.at("a").data_ptr(), sd.at("b").data_ptr());
+}
+
+TEST(RestrictedUnpicklerTest, CopiesAreBoundedByTheStorages) {
+  // One 2x2 float tensor (16 bytes) memoized under 70,000 names: every name past the first is a
+  // copy, 1.1 MB in all from 16 bytes of storage, past twice the storages plus 1 MiB of slack.
+  const std::string storage = storage_pid("FloatStorage", "0", 4);
+  std::string bytes = kProto2 + "}(" + str("a") + rebuild_2d(storage, 0, 2, 2, 2) + "q" + op(9);
+  for (int i = 0; i < 70000; ++i) bytes += str("k" + std::to_string(i)) + "h" + op(9);
+  bytes += "u.";
+  expect_error([&] { unpickle(bytes); }, "a state dict copies at most twice its storages");
 }
 
 TEST(RestrictedUnpicklerTest, DeepNestingAndCyclesDoNotCrash) {

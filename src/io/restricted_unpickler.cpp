@@ -65,6 +65,8 @@ class Unpickler {
   std::vector<std::int64_t> int_tuple_arg(Value* value, const char* what);
   Value* expect(Value* value, Kind kind, const char* what);
   TensorMap finish(Value* result);
+  // Counts a copy of TENSOR against the copy budget (fails past it) and returns the copy.
+  at::Tensor charged_clone(const at::Tensor& tensor, const std::string& what);
 
   OpcodeReader in_;
   const StorageLoader& loader_;
@@ -74,7 +76,25 @@ class Unpickler {
   std::vector<std::size_t> marks_;
   std::unordered_map<std::uint64_t, Value*> memo_;
   std::map<std::pair<std::string, at::ScalarType>, StorageSlot> storages_;
+  // Bytes of the storages loaded, and of the copies made from them (views that cannot share
+  // their storage, tensors pickled under two names). Copies may add up to twice the storages
+  // (tied weights are one extra copy): views of a tiny storage repeated many times, or one
+  // tensor memoized under thousands of names, would otherwise allocate without bound.
+  std::uint64_t storage_bytes_ = 0;
+  std::uint64_t copied_bytes_ = 0;
 };
+
+at::Tensor Unpickler::charged_clone(const at::Tensor& tensor, const std::string& what) {
+  const std::uint64_t bytes = static_cast<std::uint64_t>(tensor.numel()) * tensor.element_size();
+  constexpr std::uint64_t kSlack = 1 << 20;
+  copied_bytes_ += bytes;
+  if (copied_bytes_ > 2 * storage_bytes_ + kSlack) {
+    fail(what + " would copy " + std::to_string(copied_bytes_) + " bytes in all from " +
+         std::to_string(storage_bytes_) +
+         " bytes of storages (a state dict copies at most twice its storages)");
+  }
+  return tensor.clone(at::MemoryFormat::Contiguous);
+}
 
 Value* Unpickler::make(Kind kind) {
   if (arena_.size() >= kMaxValues) fail("pickle holds too many objects for a state dict");
@@ -187,6 +207,7 @@ Value* Unpickler::persistent_load(Value* pid) {
            " elements for storage '" + printable(key) + "'");
     }
     slot->second.data = std::move(data);
+    storage_bytes_ += static_cast<std::uint64_t>(numel) * slot->second.data.element_size();
   } else if (slot->second.data.numel() != numel) {
     fail("storage '" + printable(key) + "' is referenced with numel " + std::to_string(numel) +
          " and " + std::to_string(slot->second.data.numel()));
@@ -228,11 +249,16 @@ Value* Unpickler::rebuild_tensor(const std::vector<Value*>& args) {
          std::to_string(storage_numel) + " elements");
   }
   at::Tensor view = storage.data.as_strided(sizes, strides, offset);
+  if (view.numel() > storage_numel) {
+    fail("tensor view of " + std::to_string(view.numel()) + " elements over a storage of " +
+         std::to_string(storage_numel) +
+         " elements (overlapping strides; a state dict never holds such a view)");
+  }
   if (!storage.handed_out && offset == 0 && view.numel() == storage_numel && view.is_contiguous()) {
     storage.handed_out = true;
     value->tensor = view;
   } else {
-    value->tensor = view.clone(at::MemoryFormat::Contiguous);
+    value->tensor = charged_clone(view, "tensor view");
   }
   return value;
 }
@@ -285,7 +311,9 @@ TensorMap Unpickler::finish(Value* result) {
            ", not a tensor");
     }
     at::Tensor tensor = value->tensor;
-    if (!seen.insert(tensor.unsafeGetTensorImpl()).second) tensor = tensor.clone();
+    if (!seen.insert(tensor.unsafeGetTensorImpl()).second) {
+      tensor = charged_clone(tensor, "state dict entry '" + printable(key->text) + "'");
+    }
     out[key->text] = std::move(tensor);
   }
   return out;
