@@ -318,6 +318,40 @@ TEST(ServerNotReady, StopsCleanlyOnSigtermWhileTheModelLoads) {
       << server.log();
 }
 
+TEST(ServerStartup, ATakenPortIsAnErrorNotASharedPort) {
+  ServerProcess first("--model " + q(fixtures() / "tiny-bert-st"));
+  ASSERT_GT(first.port(), 0) << first.log();
+  TempDir dir;
+  const auto log = dir / "stderr";
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const std::string cmd = std::string("exec '") + MTST_BINARY + "' serve --port " +
+                            std::to_string(first.port()) + " --model " +
+                            q(fixtures() / "tiny-bert-st") + " 2>'" + log.string() + "'";
+    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  // It must give up by itself: a second server on the port would serve half the requests.
+  int status = 0;
+  bool exited = false;
+  for (int i = 0; i < 400 && !exited; ++i) {
+    exited = waitpid(pid, &status, WNOHANG) == pid;
+    if (!exited) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  if (!exited) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+  }
+  ASSERT_TRUE(exited) << "a second server started on the taken port: " << test::read_file(log);
+  EXPECT_EQ(WEXITSTATUS(status), 1);
+  EXPECT_EQ(test::read_file(log),
+            "mtst: error: cannot listen on 127.0.0.1:" + std::to_string(first.port()) +
+                " (is the port taken, e.g. by another mtst serve?)\n");
+  auto r = first.client().Get("/health");  // the first one still serves
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+}
+
 TEST(ServerStartup, MissingModelDirectoryExitsWithOneMessage) {
   const auto r = run_mtst("serve --port 0 --model /nonexistent/model");
   EXPECT_EQ(r.exit_code, 1) << r.err;

@@ -3,6 +3,7 @@
 #include "serve/server.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <chrono>
@@ -272,8 +273,9 @@ struct Server::Impl {
                           {"threads", options.exec.threads}});
              }));
     http.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-      const size_t depth = queue ? queue->queued() : 0;
-      const size_t in_flight = queue ? queue->in_flight() : 0;
+      // The loader thread sets queue before ready (atomic): read it only once ready says so.
+      const size_t depth = ready ? queue->queued() : 0;
+      const size_t in_flight = ready ? queue->in_flight() : 0;
       res.set_content(metrics.render(depth, in_flight), "text/plain; version=0.0.4");
     });
     // httplib's own refusals (413 body too large, 404, 400 bad HTTP) as JSON errors.
@@ -289,7 +291,7 @@ struct Server::Impl {
     });
   }
 
-  bool predictor_normalize() const { return predictor && predictor->info().normalize; }
+  bool predictor_normalize() const { return ready && predictor->info().normalize; }
   std::string model_name() const { return options.model.filename().string(); }
 };
 
@@ -301,6 +303,13 @@ Server::Server(ServeOptions options) : impl_(std::make_unique<Impl>()) {
   http.set_payload_max_length(impl_->options.payload_limit);
   http.set_keep_alive_max_count(1000);
   http.set_tcp_nodelay(true);  // small JSON answers: no Nagle / delayed-ACK stalls
+  // httplib's default also sets SO_REUSEPORT, which lets a second server bind a port that one
+  // already listens on (the kernel then splits connections between them): SO_REUSEADDR only,
+  // so a taken port is an error while a restart still binds through TIME_WAIT.
+  http.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   http.set_read_timeout(impl_->options.read_timeout_s, 0);
   http.set_write_timeout(impl_->options.read_timeout_s, 0);
   impl_->add_routes();
@@ -314,7 +323,8 @@ int Server::bind() {
                ? s.http.bind_to_any_port(s.options.host)
                : (s.http.bind_to_port(s.options.host, s.options.port) ? s.options.port : -1);
   if (s.port < 0) {
-    throw Error("cannot listen on " + s.options.host + ":" + std::to_string(s.options.port));
+    throw Error("cannot listen on " + s.options.host + ":" + std::to_string(s.options.port) +
+                " (is the port taken, e.g. by another mtst serve?)");
   }
   return s.port;
 }
