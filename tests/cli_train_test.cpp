@@ -77,6 +77,16 @@ TEST_F(TrainedModel, PredictTextBlocksAndJsonlAgree) {
   EXPECT_NE(bad.err.find("--format jsonl"), std::string::npos) << bad.err;
 }
 
+TEST_F(TrainedModel, PredictOnEmptyInputPrintsNothing) {
+  // Found by the disk-full test: no rows reached a oneDNN matmul, which divided by zero.
+  for (const char* format : {"text", "jsonl"}) {
+    const auto r = run_mtst(std::string("predict --format ") + format + " --model " + q(model()));
+    EXPECT_EQ(r.exit_code, 0) << format << ": " << r.err;
+    EXPECT_EQ(r.out, "") << format;
+    EXPECT_EQ(r.err, "") << format;
+  }
+}
+
 TEST_F(TrainedModel, EvaluateAccuracyMatchesPredictions) {
   const auto test_file = fixtures() / "train-data" / "sentiment_test.csv";
   TaskDataSpec spec{test_file.string(), "text", "label", {"negative", "neutral", "positive"}};

@@ -135,6 +135,9 @@ bool dnnl_bf16_available() {
 
 void dnnl_matmul(const at::Tensor& a, const at::Tensor& b, at::Tensor& dst,
                  const MatmulEpilogue& epilogue) {
+  // oneDNN 2.6 divides by zero building a matmul with no rows (SIGFPE): an empty product is
+  // nothing to compute.
+  if (dst.numel() == 0) return;
   std::string key = "mm|";
   append_key(key, a);
   append_key(key, b);
@@ -204,6 +207,7 @@ PackedLinear::PackedLinear(const at::Tensor& weight, const at::Tensor& bias, at:
 at::Tensor PackedLinear::forward(const at::Tensor& x, const MatmulEpilogue& epilogue) const {
   const int64_t m = x.size(0);
   auto out = at::empty({m, impl_->n}, x.options());
+  if (m == 0) return out;  // no rows: nothing to compute (and oneDNN 2.6 would divide by zero)
   const memory::desc src_md({m, impl_->k}, dnnl_type(impl_->dtype), {x.stride(0), 1});
   const memory::desc dst_md({m, impl_->n}, dnnl_type(impl_->dtype), memory::format_tag::ab);
   const memory::desc bias_md({1, impl_->n}, memory::data_type::f32, memory::format_tag::ab);
