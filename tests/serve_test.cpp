@@ -109,6 +109,18 @@ std::vector<json> json_lines(const std::string& text) {
   return out;
 }
 
+// /embed's rows GOT against `mtst encode`'s JSON lines WANT, element by element.
+void expect_same_embeddings(const json& got, const std::vector<json>& want, double tolerance) {
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    const auto& w = want[i].contains("embedding") ? want[i]["embedding"] : want[i];
+    ASSERT_EQ(got[i].size(), w.size());
+    for (size_t k = 0; k < w.size(); ++k) {
+      EXPECT_NEAR(got[i][k].get<double>(), w[k].get<double>(), tolerance) << i << "," << k;
+    }
+  }
+}
+
 class EncoderServer : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -138,14 +150,7 @@ TEST_F(EncoderServer, EmbedEqualsMtstEncode) {
                                         "Hello world!\nA second, longer sentence here.\n\n")
                                    .out);
   ASSERT_EQ(got.size(), 3u);
-  ASSERT_EQ(want.size(), 3u);
-  for (size_t i = 0; i < 3; ++i) {
-    const auto& w = want[i].contains("embedding") ? want[i]["embedding"] : want[i];
-    ASSERT_EQ(got[i].size(), w.size());
-    for (size_t k = 0; k < w.size(); ++k) {
-      EXPECT_NEAR(got[i][k].get<double>(), w[k].get<double>(), 1e-5) << i << "," << k;
-    }
-  }
+  expect_same_embeddings(got, want, 1e-5);
   // A single string is one input; normalize=false differs from the model's default.
   r = post(*server_, "/embed", R"({"inputs": "Hello world!", "normalize": false})");
   ASSERT_EQ(r->status, 200);
@@ -262,14 +267,7 @@ TEST(ServerGpu, EmbedOnTheGpuEqualsMtstEncodeOnTheCpu) {
   const auto want = json_lines(
       run_mtst("encode --model " + q(fixtures() / "tiny-bert-st"), texts[0] + "\n" + texts[1]).out);
   ASSERT_EQ(got.size(), 2u);
-  ASSERT_EQ(want.size(), 2u);
-  for (size_t i = 0; i < 2; ++i) {
-    const auto& w = want[i].contains("embedding") ? want[i]["embedding"] : want[i];
-    ASSERT_EQ(got[i].size(), w.size());
-    for (size_t k = 0; k < w.size(); ++k) {
-      EXPECT_NEAR(got[i][k].get<double>(), w[k].get<double>(), 1e-4) << i << "," << k;
-    }
-  }
+  expect_same_embeddings(got, want, 1e-4);
   EXPECT_EQ(server.stop(), 0) << server.log();
 }
 
