@@ -276,6 +276,22 @@ TEST(Tokenizer, LoadErrorsNameThePath) {
                    "model": {"type": "WordPiece", "vocab": {"a": 0}}})");
   expect_error(no_unk.path(), "[UNK]");
 
+  // Found by fuzz/tokenizer_json_fuzz.cpp: a template piece without "id", or not an object,
+  // reached nlohmann's const operator[] with a missing key (undefined behaviour).
+  for (const char* piece : {R"({"id[": "[CLS]"})", R"("[CLS]")", R"([1, 2])"}) {
+    TempDir bad_template;
+    bad_template.write(
+        "tokenizer.json",
+        std::string(R"({"normalizer": null, "pre_tokenizer": {"type": "BertPreTokenizer"},
+                        "post_processor": {"type": "TemplateProcessing", "single": [
+                          {"SpecialToken": )") +
+            piece + R"(}, {"Sequence": {"id": "A"}}, {"SpecialToken": {"id": "[SEP]"}}],
+                          "special_tokens": {"[CLS]": {"ids": [2]}, "[SEP]": {"ids": [3]}}},
+                        "model": {"type": "WordPiece", "unk_token": "[UNK]",
+                                  "vocab": {"[PAD]": 0, "[UNK]": 1, "[CLS]": 2, "[SEP]": 3}}})");
+    expect_error(bad_template.path(), "post_processor.single");
+  }
+
   TempDir bad_config;  // vocab.txt is fine, tokenizer_config.json is not JSON
   bad_config.write("vocab.txt", "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\na\n");
   bad_config.write("tokenizer_config.json", "not json");

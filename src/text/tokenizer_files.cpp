@@ -168,9 +168,13 @@ void read_post_processor(const JsonView& root, TokenizerSpec* spec) {
   }
   const JsonView specials = p.child("special_tokens");
   auto resolve = [&](const json& piece) -> int64_t {
-    const json& id = piece["SpecialToken"]["id"];
-    if (!id.is_string()) p.fail("single", shape);
-    const std::string name = id.get<std::string>();
+    // at(), never the const operator[]: a missing key there is undefined behaviour (found by
+    // fuzz/tokenizer_json_fuzz.cpp with {"SpecialToken": {"id[": ...}}).
+    const json& token = piece.at("SpecialToken");
+    if (!token.is_object() || !token.contains("id") || !token.at("id").is_string()) {
+      p.fail("single", shape);
+    }
+    const std::string name = token.at("id").get<std::string>();
     const json* entry = specials.get(name);
     if (!entry || !entry->is_object() || !entry->contains("ids") || !(*entry)["ids"].is_array() ||
         (*entry)["ids"].size() != 1 || !(*entry)["ids"][0].is_number_integer()) {
