@@ -69,8 +69,8 @@ void AtomicWriter::commit() {
     // a write gives are named (errno may hold an older, unrelated value otherwise).
     const int err = errno;
     const bool write_error = err == ENOSPC || err == EDQUOT || err == EFBIG || err == EIO;
-    fail("writing " + temp_.string() + " failed: " +
-         (write_error ? errno_text(err) : std::string("disk full?")));
+    fail("writing " + temp_.string() +
+         " failed: " + (write_error ? errno_text(err) : std::string("disk full?")));
   }
   stream_.close();
   if (stream_.fail()) fail("closing " + temp_.string() + " failed");
