@@ -1,5 +1,5 @@
-// Shared pieces of the libFuzzer targets: a private scratch directory per fuzzing process, and
-// writing bytes to a file in it. A target's only allowed failure is mtst::Error; anything else
+// Shared pieces of the libFuzzer targets: a private scratch directory per fuzzing process,
+// writing bytes to a file in it, and loading + encoding a tokenizer directory. A target's only allowed failure is mtst::Error; anything else
 // (a crash, a sanitizer report, another exception) is a finding.
 #pragma once
 
@@ -10,6 +10,9 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+
+#include "mtst/error.h"
+#include "mtst/text/tokenizer.h"
 
 namespace mtst::fuzz {
 
@@ -37,5 +40,17 @@ inline const char* kSmallVocab =
 
 // Fails the run: for a broken invariant (libFuzzer reports it as a crash with the input).
 [[noreturn]] inline void invariant_broken() { std::abort(); }
+
+// Loads the tokenizer directory DIR and encodes SENTENCE: every id must be inside its vocabulary.
+// mtst::Error (a refused file) is the one allowed outcome besides success.
+inline void load_and_encode(const std::filesystem::path& dir, const char* sentence) {
+  try {
+    const auto tokenizer = mtst::Tokenizer::from_dir(dir);
+    for (int64_t id : tokenizer.encode(sentence)) {
+      if (id < 0 || static_cast<size_t>(id) >= tokenizer.vocab_size()) invariant_broken();
+    }
+  } catch (const mtst::Error&) {
+  }
+}
 
 }  // namespace mtst::fuzz
