@@ -1,6 +1,7 @@
 // Shared pieces of the libFuzzer targets: a private scratch directory per fuzzing process,
-// writing bytes to a file in it, and loading + encoding a tokenizer directory. A target's only allowed failure is mtst::Error; anything else
-// (a crash, a sanitizer report, another exception) is a finding.
+// writing bytes to a file in it, and loading + encoding a tokenizer directory. A target's only
+// allowed failure is mtst::Error; anything else (a crash, a sanitizer report, another exception) is
+// a finding.
 #pragma once
 
 #include <unistd.h>
