@@ -5,20 +5,48 @@
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
+#include <c10/util/Exception.h>
 #include <torch/nn/init.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <numeric>
 
 #include "model/attention.h"
 #include "model/autograd_ops.h"
 #include "model/hashed_dropout.h"
+#include "mtst/error.h"
 
 namespace mtst {
 
 namespace {
+
+std::string describe_size(const BertConfig& c) {
+  char text[256];
+  std::snprintf(text, sizeof text,
+                "the model the config describes (vocab_size %lld, hidden_size %lld, "
+                "intermediate_size %lld, %lld layers: %.3g parameters, %.3g GiB in fp32)",
+                static_cast<long long>(c.vocab_size), static_cast<long long>(c.hidden_size),
+                static_cast<long long>(c.intermediate_size),
+                static_cast<long long>(c.num_hidden_layers), c.parameter_count(),
+                4 * c.parameter_count() / (1024.0 * 1024 * 1024));
+  return text;
+}
+
+// A config can describe a model larger than the machine (a typo in vocab_size, a hostile file):
+// refused in one line before libtorch's allocator fails or the kernel's OOM killer strikes.
+void require_memory_for(const BertConfig& c) {
+  const double physical =
+      static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGESIZE));
+  if (physical > 0 && 4 * c.parameter_count() > physical) {
+    throw Error(describe_size(c) + " does not fit in this machine's " +
+                std::to_string(static_cast<long long>(physical / (1024.0 * 1024 * 1024))) +
+                " GiB of memory");
+  }
+}
 
 torch::nn::LayerNorm make_layer_norm(const BertConfig& c) {
   return torch::nn::LayerNorm(
@@ -226,10 +254,16 @@ torch::Tensor BertLayerImpl::forward(const torch::Tensor& x, const torch::Tensor
 }
 
 BertModelImpl::BertModelImpl(const BertConfig& c) : config_(c) {
-  embeddings = register_module("embeddings", BertEmbeddings(c));
-  encoder = register_module("encoder", std::make_shared<torch::nn::Module>("BertEncoder"));
-  layers = encoder->register_module("layer", torch::nn::ModuleList());
-  for (int64_t i = 0; i < c.num_hidden_layers; ++i) layers->push_back(BertLayer(c));
+  require_memory_for(c);
+  try {
+    embeddings = register_module("embeddings", BertEmbeddings(c));
+    encoder = register_module("encoder", std::make_shared<torch::nn::Module>("BertEncoder"));
+    layers = encoder->register_module("layer", torch::nn::ModuleList());
+    for (int64_t i = 0; i < c.num_hidden_layers; ++i) layers->push_back(BertLayer(c));
+  } catch (const c10::Error& e) {
+    // Fits in physical memory but not in what the allocator could get (limits, other users).
+    throw Error("cannot allocate " + describe_size(c) + ": " + e.what_without_backtrace());
+  }
 }
 
 BertLayer BertModelImpl::layer(int64_t i) const {

@@ -1,6 +1,8 @@
 // Parsing and validating BERT config.json files (model_type bert and BERT-shaped relatives).
 #include "mtst/model/bert_config.h"
 
+#include <cmath>
+
 #include "mtst/error.h"
 #include "mtst/io/json_file.h"
 
@@ -77,12 +79,31 @@ BertConfig BertConfig::from_json(const nlohmann::json& j, const std::string& whe
     throw Error(where + ": pad_token_id " + std::to_string(c.pad_token_id) +
                 " is outside the vocabulary");
   }
-  if (c.layer_norm_eps <= 0) throw Error(where + ": layer_norm_eps must be positive");
+  if (!(c.layer_norm_eps > 0) || !std::isfinite(c.layer_norm_eps)) {
+    throw Error(where + ": layer_norm_eps must be a positive finite number");
+  }
+  auto probability = [&](double p, const char* key) {
+    if (!(p >= 0 && p <= 1)) {
+      throw Error(where + ": " + key + " must be a probability in [0, 1], got " +
+                  std::to_string(p));
+    }
+  };
+  probability(c.hidden_dropout_prob, "hidden_dropout_prob");
+  probability(c.attention_probs_dropout_prob, "attention_probs_dropout_prob");
   return c;
 }
 
 BertConfig BertConfig::from_file(const std::filesystem::path& config_json) {
   return from_json(read_json_file(config_json), config_json.string());
+}
+
+double BertConfig::parameter_count() const {
+  const double h = static_cast<double>(hidden_size), i = static_cast<double>(intermediate_size);
+  const double embeddings =
+      static_cast<double>(vocab_size + max_position_embeddings + type_vocab_size) * h + 2 * h;
+  // Q, K, V, output projections with biases; two LayerNorms; the feed-forward pair.
+  const double layer = 4 * (h * h + h) + 4 * h + (h * i + i) + (i * h + h);
+  return embeddings + static_cast<double>(num_hidden_layers) * layer;
 }
 
 nlohmann::json BertConfig::to_json() const {

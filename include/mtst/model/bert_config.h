@@ -26,6 +26,9 @@ struct BertConfig {
   Activation hidden_act = Activation::kGeluErf;
 
   int64_t head_dim() const { return hidden_size / num_attention_heads; }
+  // Parameters of the encoder this config describes (embeddings and layers, not the pooler),
+  // as a double: a hostile config's count can exceed int64.
+  double parameter_count() const;
 
   // Parses and validates; WHERE names the source in error messages (usually the file).
   static BertConfig from_json(const nlohmann::json& j, const std::string& where);
