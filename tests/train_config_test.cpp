@@ -188,6 +188,20 @@ TEST(TrainConfig, Overrides) {
   expect_override_error("optimizer..lr_heads=1", "empty");
 }
 
+// Found by fuzz/train_config_fuzz.cpp: a value that is neither JSON nor UTF-8 used to become a
+// string that no JSON writer could print, and the message about it aborted the process.
+TEST(TrainConfig, OverrideThatIsNotUtf8IsAnError) {
+  json j = minimal();
+  try {
+    apply_override(j, "tasks.a.head.dropout=5.\xfd\xff5");
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("not valid UTF-8"), std::string::npos) << e.what();
+  }
+  apply_override(j, "tasks.a.head.activation=gelu");  // a plain string value still works
+  EXPECT_EQ(j["tasks"][0]["head"]["activation"], "gelu");
+}
+
 TEST(TrainConfig, FromFileWithOverridesAndRelativePaths) {
   test::TempDir dir;
   fs::create_directories(dir / "configs");

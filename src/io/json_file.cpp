@@ -43,11 +43,18 @@ T convert(const nlohmann::json& value, const std::string& key, const std::string
     }
     return value.get<T>();
   } catch (const std::exception&) {
-    throw Error(where + ": key '" + key + "' has the wrong type (got " + value.dump() + ")");
+    throw Error(where + ": key '" + key + "' has the wrong type (got " + json_for_message(value) +
+                ")");
   }
 }
 
 }  // namespace
+
+std::string json_for_message(const nlohmann::json& j, size_t max_chars) {
+  std::string text = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (text.size() > max_chars) text = text.substr(0, max_chars) + "...";
+  return text;
+}
 
 template <typename T>
 T json_required(const nlohmann::json& j, const std::string& key, const std::string& where) {

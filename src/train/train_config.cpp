@@ -55,7 +55,7 @@ bool contains(const std::vector<std::string>& items, const std::string& item) {
 template <typename T>
 void require(bool ok, const std::string& where, const std::string& key, const std::string& expected,
              const T& got) {
-  if (!ok) fail(where, key, "must be " + expected + " (got " + json(got).dump() + ")");
+  if (!ok) fail(where, key, "must be " + expected + " (got " + json_for_message(got) + ")");
 }
 
 void check_keys(const json& j, const std::string& schema_path, const std::string& where) {
@@ -72,7 +72,8 @@ void check_keys(const json& j, const std::string& schema_path, const std::string
 json section(const json& j, const std::string& key, const std::string& schema_path,
              const std::string& where) {
   if (!j.contains(key) || j.at(key).is_null()) return json::object();
-  if (!j.at(key).is_object()) fail(where, key, "must be an object (got " + j.at(key).dump() + ")");
+  if (!j.at(key).is_object())
+    fail(where, key, "must be an object (got " + json_for_message(j.at(key)) + ")");
   check_keys(j.at(key), schema_path, where + ": " + key);
   return j.at(key);
 }
@@ -149,21 +150,21 @@ std::vector<std::string> parse_labels(const json& task, const std::string& where
   std::vector<std::string> out;
   for (const auto& label : labels) {
     if (!label.is_string() || label.get<std::string>().empty()) {
-      fail(where, "labels", "must hold non-empty strings (got " + label.dump() + ")");
+      fail(where, "labels", "must hold non-empty strings (got " + json_for_message(label) + ")");
     }
     const std::string name = label.get<std::string>();
     if (contains(out, name)) fail(where, "labels", "lists '" + name + "' twice");
     out.push_back(name);
   }
   if (out.size() < 2)
-    fail(where, "labels", "must list at least 2 classes (got " + labels.dump() + ")");
+    fail(where, "labels", "must list at least 2 classes (got " + json_for_message(labels) + ")");
   return out;
 }
 
 TaskConfig parse_task(const json& j, size_t index, const PathResolver& resolve,
                       const std::string& file_where) {
   std::string where = file_where + ": tasks[" + std::to_string(index) + "]";
-  if (!j.is_object()) throw Error(where + ": must be an object (got " + j.dump() + ")");
+  if (!j.is_object()) throw Error(where + ": must be an object (got " + json_for_message(j) + ")");
   check_keys(j, "tasks[]", where);
   TaskConfig task;
   task.name = json_required<std::string>(j, "name", where);
@@ -207,7 +208,7 @@ TaskConfig parse_task(const json& j, size_t index, const PathResolver& resolve,
     if (!weights.is_array()) fail(where, "class_weights", "must be a list of numbers");
     for (const auto& w : weights) {
       if (!w.is_number() || !(w.get<double>() > 0)) {
-        fail(where, "class_weights", "must hold numbers > 0 (got " + w.dump() + ")");
+        fail(where, "class_weights", "must hold numbers > 0 (got " + json_for_message(w) + ")");
       }
       task.class_weights.push_back(w.get<double>());
     }
@@ -296,7 +297,8 @@ TrainConfig TrainConfig::from_json(const json& j, const fs::path& base_dir,
     const json modes = p.is_string() ? json::array({p}) : p;
     if (!modes.is_array()) fail(bw, "pooling", "must be a mode name or a list of them");
     for (const auto& m : modes) {
-      if (!m.is_string()) fail(bw, "pooling", "must hold mode names (got " + m.dump() + ")");
+      if (!m.is_string())
+        fail(bw, "pooling", "must hold mode names (got " + json_for_message(m) + ")");
       const PoolingMode mode = parse_named(parse_pooling_mode, m.get<std::string>(), bw, "pooling");
       if (std::find(c.pooling.begin(), c.pooling.end(), mode) != c.pooling.end()) {
         fail(bw, "pooling", "lists '" + m.get<std::string>() + "' twice");
@@ -366,7 +368,7 @@ TrainConfig TrainConfig::from_json(const json& j, const fs::path& base_dir,
   if (tr.contains("seed") && !tr.at("seed").is_null()) {
     const json& seed = tr.at("seed");
     if (!seed.is_number_unsigned() && !(seed.is_number_integer() && seed.get<int64_t>() >= 0)) {
-      fail(tw, "seed", "must be an integer >= 0 (got " + seed.dump() + ")");
+      fail(tw, "seed", "must be an integer >= 0 (got " + json_for_message(seed) + ")");
     }
     c.seed = seed.get<uint64_t>();
   }
@@ -472,7 +474,15 @@ void apply_override(json& config, const std::string& assignment) {
     start = dot + 1;
   }
   json value = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (value.is_discarded()) value = text;
+  if (value.is_discarded()) {
+    // Taken as a string, which the saved config (JSON) could not hold unless it is UTF-8.
+    try {
+      (void)json(text).dump();
+    } catch (const json::exception&) {
+      throw Error(where + ": the value is not valid UTF-8");
+    }
+    value = text;
+  }
 
   if (config.is_null()) config = json::object();
   json* node = &config;

@@ -20,4 +20,8 @@ template <typename T>
 T json_optional(const nlohmann::json& j, const std::string& key, const T& fallback,
                 const std::string& where);
 
+// J as compact JSON for an error message: never throws (invalid UTF-8 in a string, possible in
+// values built from command-line text, is shown as U+FFFD) and is cut to MAX_CHARS.
+std::string json_for_message(const nlohmann::json& j, size_t max_chars = 200);
+
 }  // namespace mtst
