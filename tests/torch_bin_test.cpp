@@ -244,6 +244,14 @@ TEST(TorchBinTest, ArchiveProblemsAreErrors) {
   expect_error([&] { read_torch_bin(path); }, "more than the file holds");
 }
 
+// Found by fuzz/torch_zip_fuzz.cpp: mixed.bin with a storage record whose zip header claims
+// 4 GiB - 1 bytes. libtorch's reader allocates the claimed size before reading (virtual memory
+// only: it then fails reading past the file), and the outcome must be one clear error.
+TEST(TorchBinTest, ARecordClaimingFourGiBIsAnError) {
+  expect_error([&] { read_torch_bin(kFixtures / "io" / "record-claims-4gib.bin"); },
+               "cannot read record 'data/6'");
+}
+
 TEST(TorchBinTest, NonZipFilesAreErrors) {
   TempDir dir;
   const fs::path legacy = dir / "legacy.bin";
