@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "mtst/error.h"
+#include "runtime/bounded_cache.h"
 #include "runtime/dnnl_compat.h"
 #include "runtime/dnnl_runtime.h"
 
@@ -24,30 +25,11 @@ struct CachedMatmul {
 };
 
 // One cache for the process: primitives depend on shapes, not on weight values, so the six
-// layers of a MiniLM (and every request of a server) share them. Bounded: a long-running
-// process that meets many shapes starts over rather than growing without limit (primitives in
-// use stay alive through their shared_ptr).
-struct MatmulCache {
-  static constexpr size_t kMaxEntries = 4096;
-  std::mutex mutex;
-  std::unordered_map<std::string, CachedMatmul> primitives;
+// layers of a MiniLM (and every request of a server) share them. Bounded (bounded_cache.h).
+constexpr size_t kMaxCachedMatmuls = 4096;
 
-  bool find(const std::string& key, CachedMatmul* out) {
-    std::lock_guard<std::mutex> lock(mutex);
-    auto it = primitives.find(key);
-    if (it == primitives.end()) return false;
-    *out = it->second;
-    return true;
-  }
-  void put(const std::string& key, const CachedMatmul& value) {
-    std::lock_guard<std::mutex> lock(mutex);
-    if (primitives.size() >= kMaxEntries) primitives.clear();
-    primitives.emplace(key, value);
-  }
-};
-
-MatmulCache& matmul_cache() {
-  static MatmulCache cache;
+BoundedCache<CachedMatmul>& matmul_cache() {
+  static BoundedCache<CachedMatmul> cache(kMaxCachedMatmuls);
   return cache;
 }
 
@@ -143,8 +125,7 @@ void dnnl_matmul(const at::Tensor& a, const at::Tensor& b, at::Tensor& dst,
   append_key(key, b);
   append_key(key, dst);
   key += epilogue_key(epilogue) + dnnl_threads_key();
-  CachedMatmul cached;
-  matmul_cache().find(key, &cached);
+  const CachedMatmul cached = matmul_cache().find(key).value_or(CachedMatmul{});
   auto prim = cached.primitive;
   const auto a_md = dnnl_describe(a), b_md = dnnl_describe(b), d_md = dnnl_describe(dst);
   if (!prim) {
@@ -216,8 +197,7 @@ at::Tensor PackedLinear::forward(const at::Tensor& x, const MatmulEpilogue& epil
                           std::to_string(impl_->k) + "x" + std::to_string(impl_->n) + "|" +
                           std::to_string(m) + "/" + std::to_string(x.stride(0)) +
                           epilogue_key(epilogue) + dnnl_threads_key();
-  CachedMatmul cached;
-  matmul_cache().find(key, &cached);
+  const CachedMatmul cached = matmul_cache().find(key).value_or(CachedMatmul{});
   auto prim = cached.primitive;
   bool use_packed = cached.packed_weights;
   if (!prim) {

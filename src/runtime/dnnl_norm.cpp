@@ -6,6 +6,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "runtime/bounded_cache.h"
 #include "runtime/dnnl_compat.h"
 #include "runtime/dnnl_runtime.h"
 
@@ -15,22 +16,20 @@ namespace mtst {
 
 namespace {
 
+// Layer norms and softmaxes meet as many shapes as the batches have row counts and attention
+// groups: bounded (bounded_cache.h).
+constexpr size_t kMaxCachedPrimitives = 1024;
+
 template <typename Primitive>
 class PrimitiveCache {
  public:
   template <typename Make>
   std::shared_ptr<Primitive> get(const std::string& key, Make make) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    auto it = cache_.find(key);
-    if (it != cache_.end()) return it->second;
-    auto p = std::make_shared<Primitive>(make());
-    cache_.emplace(key, p);
-    return p;
+    return cache_.get(key, [&] { return std::make_shared<Primitive>(make()); });
   }
 
  private:
-  std::mutex mutex_;
-  std::unordered_map<std::string, std::shared_ptr<Primitive>> cache_;
+  BoundedCache<std::shared_ptr<Primitive>> cache_{kMaxCachedPrimitives};
 };
 
 std::string shape_key(const at::Tensor& x) {
