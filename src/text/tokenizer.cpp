@@ -51,6 +51,21 @@ struct Workspace {
   text::WordPiece::Scratch scratch;
 };
 
+// Each thread keeps its workspace between calls (no allocation per sentence), but not the
+// buffers of a huge input: a server's HTTP threads would otherwise each hold the largest text
+// they ever saw (4 bytes per character, several copies). Above this many characters, released.
+constexpr size_t kMaxRetainedChars = 16384;
+
+void release_if_large(Workspace& ws) {
+  if (ws.raw.capacity() > kMaxRetainedChars || ws.normalized.capacity() > kMaxRetainedChars ||
+      ws.raw_segments.capacity() > kMaxRetainedChars ||
+      ws.normalized_segments.capacity() > kMaxRetainedChars ||
+      ws.words.capacity() > kMaxRetainedChars || ws.scratch.utf8.capacity() > kMaxRetainedChars ||
+      ws.scratch.offsets.capacity() > kMaxRetainedChars) {
+    ws = Workspace();
+  }
+}
+
 int64_t resolve_special(const Tokenizer::Impl& impl, const std::optional<int64_t>& given,
                         const std::string& name, const char* role, const std::string& source) {
   if (given) return *given;
@@ -94,6 +109,7 @@ void Tokenizer::Impl::encode_pieces(std::string_view utf8_text, std::vector<int6
       }
     }
   }
+  release_if_large(ws);
 }
 
 Tokenizer Tokenizer::from_dir(const std::filesystem::path& dir) {
