@@ -98,6 +98,9 @@ void add_serve_command(CLI::App& app) {
                 "Truncate inputs over the max length instead of answering 422");
   cmd->add_option("--http-threads", o.http_threads, "Connections served at once")
       ->check(CLI::PositiveNumber);
+  cmd->add_option("--max-pending-connections", o.max_pending_connections,
+                  "Accepted connections waiting for an HTTP thread (more wait in the kernel)")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--read-timeout", o.read_timeout_s, "Seconds a silent client is kept")
       ->check(CLI::PositiveNumber);
   add_precision_option(cmd, args->precision, /*allow_auto=*/true);

@@ -3,6 +3,7 @@
 #include "serve/server.h"
 
 #include <httplib.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <atomic>
@@ -16,6 +17,7 @@
 #include "mtst/error.h"
 #include "mtst/model/pooling.h"
 #include "mtst/model/predictor.h"
+#include "serve/connection_pool.h"
 #include "serve/metrics.h"
 #include "serve/request_parsing.h"
 
@@ -36,6 +38,16 @@ std::string ms_text(double ms) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.3f", ms);
   return buf;
+}
+
+// Every connection is a file descriptor: the soft limit (often 1024) would refuse clients long
+// before the threads and queues do. Raised to the hard limit, as servers usually do.
+void raise_open_file_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+  }
 }
 
 void send_json(httplib::Response& res, int status, const json& body) {
@@ -268,6 +280,8 @@ struct Server::Impl {
                           {"max_concurrent_requests", options.limits.max_concurrent_requests},
                           {"max_client_batch_size", options.max_client_batch_size},
                           {"payload_limit", options.payload_limit},
+                          {"http_threads", options.http_threads},
+                          {"max_pending_connections", options.max_pending_connections},
                           {"auto_truncate", options.auto_truncate},
                           {"precision", precision_name(options.exec.precision)},
                           {"threads", options.exec.threads}});
@@ -299,7 +313,9 @@ Server::Server(ServeOptions options) : impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);
   auto& http = impl_->http;
   const size_t threads = impl_->options.http_threads;
-  http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  const size_t pending = impl_->options.max_pending_connections;
+  http.new_task_queue = [threads, pending] { return new ConnectionPool(threads, pending); };
+  raise_open_file_limit();
   http.set_payload_max_length(impl_->options.payload_limit);
   http.set_keep_alive_max_count(1000);
   http.set_tcp_nodelay(true);  // small JSON answers: no Nagle / delayed-ACK stalls

@@ -21,11 +21,12 @@ struct ServeOptions {
   std::string host = "127.0.0.1";
   int port = 8080;  // 0: any free port (printed when listening)
   BatchLimits limits;
-  size_t max_client_batch_size = 32;  // inputs per request
-  size_t payload_limit = 2000000;     // bytes of request body
-  bool auto_truncate = false;         // truncate long inputs unless the request says otherwise
-  size_t http_threads = 128;          // connections served at once
-  int read_timeout_s = 5;             // a client silent this long is dropped
+  size_t max_client_batch_size = 32;      // inputs per request
+  size_t payload_limit = 2000000;         // bytes of request body
+  bool auto_truncate = false;             // truncate long inputs unless the request says otherwise
+  size_t http_threads = 128;              // connections served at once
+  size_t max_pending_connections = 1024;  // accepted, waiting for a thread (connection_pool.h)
+  int read_timeout_s = 5;                 // a client silent this long is dropped
   ExecOptions exec;
 };
 
