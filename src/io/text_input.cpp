@@ -1,6 +1,7 @@
 // Text inputs from files or stdin, as lines or as .jsonl records with a "text" field.
 #include "mtst/io/text_input.h"
 
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -43,6 +44,7 @@ std::vector<std::string> read_jsonl_texts(std::istream& in, const std::string& w
 
 std::vector<std::string> read_texts(const std::string& path) {
   if (path.empty() || path == "-") return read_text_lines(std::cin);
+  if (std::filesystem::is_directory(path)) throw Error("input " + path + " is a directory");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error("cannot open input file " + path);
   const bool jsonl = path.size() >= 6 && path.compare(path.size() - 6, 6, ".jsonl") == 0;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -166,6 +167,9 @@ TaskData load_task_data(const TaskDataSpec& spec) {
   const bool jsonl = ends_with(spec.path, ".jsonl");
   if (!jsonl && !ends_with(spec.path, ".csv")) {
     throw Error(spec.path + ": task data must be a .csv or .jsonl file");
+  }
+  if (std::filesystem::is_directory(spec.path)) {
+    throw Error("task data " + spec.path + " is a directory, not a .csv/.jsonl file");
   }
   std::ifstream in(spec.path, std::ios::binary);
   if (!in) throw Error("cannot open task data file " + spec.path);

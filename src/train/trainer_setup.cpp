@@ -277,7 +277,12 @@ Trainer::Trainer(const TrainConfig& config, const TrainerOptions& options)
   require_precision_supported(config.precision, s.device);
   s.config = config;
   s.options = options;
-  if (!options.output_dir.empty()) recover_checkpoints(options.output_dir);
+  // Checked before any work: the run directory must be one (or not exist yet).
+  const auto& dir = options.output_dir;
+  if (!dir.empty() && fs::exists(dir) && !fs::is_directory(dir)) {
+    throw Error(dir.string() + " exists and is not a directory (the run directory, --output)");
+  }
+  if (!dir.empty()) recover_checkpoints(dir);
   const fs::path last = options.output_dir / "last";
   if (options.resume) {
     if (!fs::exists(last / "trainer_state.json")) {
