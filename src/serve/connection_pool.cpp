@@ -1,9 +1,24 @@
 // ConnectionPool (see connection_pool.h): worker threads and a bounded queue of connections.
 #include "serve/connection_pool.h"
 
+#include <type_traits>
 #include <utility>
 
 namespace mtst::serve {
+
+namespace {
+
+// "Accepted" in whichever type this httplib's enqueue returns.
+template <typename Result>
+Result accepted() {
+  if constexpr (std::is_same_v<Result, bool>) {
+    return true;
+  } else {
+    return;
+  }
+}
+
+}  // namespace
 
 ConnectionPool::ConnectionPool(size_t threads, size_t max_pending)
     : max_pending_(max_pending == 0 ? 1 : max_pending) {
@@ -14,11 +29,12 @@ ConnectionPool::ConnectionPool(size_t threads, size_t max_pending)
 
 ConnectionPool::~ConnectionPool() { shutdown(); }
 
-void ConnectionPool::enqueue(std::function<void()> serve_connection) {
+ConnectionPool::EnqueueResult ConnectionPool::enqueue(std::function<void()> serve_connection) {
   std::unique_lock<std::mutex> lock(mutex_);
   has_room_.wait(lock, [this] { return pending_.size() < max_pending_ || shutting_down_; });
   pending_.push_back(std::move(serve_connection));
   has_work_.notify_one();
+  return accepted<EnqueueResult>();
 }
 
 void ConnectionPool::shutdown() {

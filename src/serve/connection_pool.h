@@ -14,19 +14,24 @@
 #include <functional>
 #include <mutex>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace mtst::serve {
 
 class ConnectionPool : public httplib::TaskQueue {
  public:
+  // void in httplib < 0.15 (Debian 12's 0.11); bool in later ones (false would refuse).
+  using EnqueueResult =
+      decltype(std::declval<httplib::TaskQueue&>().enqueue(std::function<void()>()));
+
   ConnectionPool(size_t threads, size_t max_pending);
   ~ConnectionPool() override;
   ConnectionPool(const ConnectionPool&) = delete;
   ConnectionPool& operator=(const ConnectionPool&) = delete;
 
   // Called by the listener for each accepted connection; blocks while the queue is full.
-  void enqueue(std::function<void()> serve_connection) override;
+  EnqueueResult enqueue(std::function<void()> serve_connection) override;
   // Serves what is queued, then joins the threads.
   void shutdown() override;
 
