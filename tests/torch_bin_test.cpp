@@ -352,9 +352,10 @@ TEST(RestrictedUnpicklerTest, HostilePicklesAreErrors) {
       {kProto2 + int1(1) + "}b.", "BUILD on a int"},
       {kProto2 + "]" + int1(1) + int1(2) + "s.", "SETITEM target"},
   };
-  for (const auto& [bytes, needle] : cases) {
-    SCOPED_TRACE(needle);
-    expect_error([&] { unpickle(bytes); }, needle);
+  for (const auto& entry : cases) {
+    const std::string& bytes = entry.first;  // a named reference: lambdas cannot capture
+    SCOPED_TRACE(entry.second);              // structured bindings in C++17 (clang refuses)
+    expect_error([&] { unpickle(bytes); }, entry.second);
   }
   // The message locates the problem in the pickle.
   expect_error([&] { unpickle(kProto2 + "h" + op(5) + "."); }, "pickle byte 2 (BINGET");

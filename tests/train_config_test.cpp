@@ -193,7 +193,9 @@ TEST(TrainConfig, Overrides) {
 TEST(TrainConfig, OverrideThatIsNotUtf8IsAnError) {
   json j = minimal();
   try {
-    apply_override(j, "tasks.a.head.dropout=5.\xfd\xff5");
+    apply_override(j,
+                   "tasks.a.head.dropout=5.\xfd\xff"
+                   "5");
     ADD_FAILURE() << "no error";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("not valid UTF-8"), std::string::npos) << e.what();
