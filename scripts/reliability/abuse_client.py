@@ -97,6 +97,16 @@ def normal_client(port, stop, latencies, failures):
         stop.wait(0.5)
 
 
+def closed_by_peer(sock):
+    """Whether the server has closed SOCK (a read would return end-of-file)."""
+    try:
+        return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+
+
 def hold(port, n, seconds, trickle):
     socks, refused = [], 0
     for _ in range(n):
@@ -119,7 +129,7 @@ def hold(port, n, seconds, trickle):
                     dropped += 1
             sent += 1
         time.sleep(0.5)
-    open_at_end = len(socks)
+    open_at_end = sum(1 for s in socks if not closed_by_peer(s))
     for s in socks:
         s.close()
     stop.set()
