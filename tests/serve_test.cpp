@@ -18,6 +18,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <stdexcept>
 #include <thread>
 
 #include "mtst/runtime/exec_options.h"
@@ -90,8 +91,13 @@ class ServerProcess {
   int status_ = -1;
 };
 
+// The answer to a POST; no answer at all (the server died) fails the test with an exception
+// rather than a null dereference in the caller.
 httplib::Result post(const ServerProcess& s, const std::string& path, const std::string& body) {
-  return s.client().Post(path.c_str(), body, "application/json");
+  auto r = s.client().Post(path.c_str(), body, "application/json");
+  if (!r)
+    throw std::runtime_error("no answer to POST " + path + ": " + httplib::to_string(r.error()));
+  return r;
 }
 
 void expect_error(const httplib::Result& r, int status, const std::string& type) {
