@@ -42,6 +42,21 @@ fs::path model_with_json(const TempDir& tmp, const std::string& file,
   return dir;
 }
 
+// `encode` on a tiny-bert-st copy whose FILE holds BYTES.
+std::string encode_with_file(const TempDir& tmp, const std::string& file,
+                             const std::string& bytes) {
+  const auto dir = copy_model(tmp, "tiny-bert-st");
+  test::write_file(dir / file, bytes);
+  return "encode --model " + q(dir);
+}
+
+// `encode` on a tiny-bert-st copy after DAMAGE(dir).
+std::string encode_damaged(const TempDir& tmp, const std::function<void(const fs::path&)>& damage) {
+  const auto dir = copy_model(tmp, "tiny-bert-st");
+  damage(dir);
+  return "encode --model " + q(dir);
+}
+
 // A tiny training config with EDIT applied, written to the temp dir; returns its path.
 fs::path train_config(const TempDir& tmp, const std::function<void(nlohmann::json&)>& edit) {
   auto j = test::tiny_train_config();
@@ -64,11 +79,7 @@ const std::vector<ErrorCase>& cases() {
       {"ModelDirIsAFile",
        [](const TempDir&) { return "encode --model " + q(fixtures() / "README.md"); }, "README.md"},
       {"ConfigIsNotAnObject",
-       [](const TempDir& t) {
-         const auto dir = copy_model(t, "tiny-bert-st");
-         test::write_file(dir / "config.json", "[1, 2]");
-         return "encode --model " + q(dir);
-       },
+       [](const TempDir& t) { return encode_with_file(t, "config.json", "[1, 2]"); },
        "config.json"},
       {"ConfigDropoutAboveOne",
        [](const TempDir& t) {
@@ -85,40 +96,26 @@ const std::vector<ErrorCase>& cases() {
        },
        "vocab_size"},
       {"WeightsFileIsEmpty",
-       [](const TempDir& t) {
-         const auto dir = copy_model(t, "tiny-bert-st");
-         test::write_file(dir / "model.safetensors", "");
-         return "encode --model " + q(dir);
-       },
+       [](const TempDir& t) { return encode_with_file(t, "model.safetensors", ""); },
        "model.safetensors"},
       {"WeightsFileIsADirectory",
        [](const TempDir& t) {
-         const auto dir = copy_model(t, "tiny-bert-st");
-         fs::remove(dir / "model.safetensors");
-         fs::create_directory(dir / "model.safetensors");
-         return "encode --model " + q(dir);
+         return encode_damaged(t, [](const fs::path& dir) {
+           fs::remove(dir / "model.safetensors");
+           fs::create_directory(dir / "model.safetensors");
+         });
        },
        "model.safetensors"},
       {"TokenizerJsonIsBroken",
-       [](const TempDir& t) {
-         const auto dir = copy_model(t, "tiny-bert-st");
-         test::write_file(dir / "tokenizer.json", "{\"model\": ");
-         return "encode --model " + q(dir);
-       },
+       [](const TempDir& t) { return encode_with_file(t, "tokenizer.json", "{\"model\": "); },
        "tokenizer.json"},
       {"NoTokenizerFiles",
        [](const TempDir& t) {
-         const auto dir = copy_model(t, "tiny-bert-st");
-         fs::remove(dir / "tokenizer.json");
-         return "encode --model " + q(dir);
+         return encode_damaged(t, [](const fs::path& dir) { fs::remove(dir / "tokenizer.json"); });
        },
        "tokenizer"},
       {"ModulesJsonIsGarbage",
-       [](const TempDir& t) {
-         const auto dir = copy_model(t, "tiny-bert-st");
-         test::write_file(dir / "modules.json", "\x01\x02 not json");
-         return "encode --model " + q(dir);
-       },
+       [](const TempDir& t) { return encode_with_file(t, "modules.json", "\x01\x02 not json"); },
        "modules.json"},
       {"PoolingModeUnknown",
        [](const TempDir& t) {
