@@ -16,6 +16,7 @@ packages=(
   libgtest-dev            # tests
   libboost-dev            # Boost.CRC (CRC32C of TensorBoard records)
   libcpp-httplib-dev      # HTTP server (mtst serve) and the test/load-test client
+  libgloo-dev             # Gloo headers for c10d ProcessGroupGloo (distributed training)
   python3-venv            # the references venv (setup_references.sh)
 )
 

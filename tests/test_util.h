@@ -51,4 +51,7 @@ inline std::string quoted(const std::filesystem::path& path) { return "'" + path
 nlohmann::json tiny_train_config();
 void write_file(const std::filesystem::path& path, const std::string& bytes);
 
+// A loopback TCP port that was free a moment ago (bound to port 0, then released).
+int free_tcp_port();
+
 }  // namespace mtst::test

@@ -1,11 +1,18 @@
 // `mtst train`: trains a multi-task model from a JSON config (or resumes a run) and prints the
-// last validation results. Everything it writes lives under --output (see trainer.h).
+// last validation results. Everything it writes lives under --output (see trainer.h). Run
+// under torchrun (or with --nproc N) it is one rank of a data-parallel job (docs/distributed.md).
+#include <chrono>
+#include <cstdlib>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "cli/commands.h"
+#include "mtst/dist/communicator.h"
+#include "mtst/dist/local_launch.h"
 #include "mtst/error.h"
+#include "mtst/runtime/exec_options.h"
 #include "mtst/train/trainer.h"
 
 namespace mtst::cli {
@@ -20,11 +27,53 @@ struct TrainArgs {
   std::string device;  // empty: the config's
   bool overwrite = false;
   bool quiet = false;
+  int nproc = 0;              // > 0: start this many local ranks
+  double dist_timeout = 300;  // seconds: rendezvous and every collective
 };
+
+// The command line each rank of --nproc runs: the same, without --nproc.
+std::vector<std::string> rank_args(const TrainArgs& args) {
+  std::vector<std::string> out{"train"};
+  auto add = [&](const char* flag, const std::string& value) {
+    if (!value.empty()) out.insert(out.end(), {flag, value});
+  };
+  add("--config", args.config);
+  add("--output", args.output);
+  add("--resume", args.resume);
+  add("--device", args.device);
+  for (const auto& o : args.overrides) add("--set", o);
+  out.insert(out.end(), {"--dist-timeout", std::to_string(args.dist_timeout)});
+  if (args.overwrite) out.push_back("--overwrite");
+  if (args.quiet) out.push_back("--quiet");
+  return out;
+}
+
+// Threads per rank when the config says 0 (all cores): the host's cores shared by its ranks.
+int rank_threads(int configured, const DistEnv& env) {
+  if (configured != 0 || !env.distributed()) return configured;
+  const char* local = std::getenv("LOCAL_WORLD_SIZE");
+  const int ranks_here = local ? std::max(1, std::atoi(local)) : 1;
+  return std::max(1, physical_cores() / ranks_here);
+}
 
 void run_train(const TrainArgs& args) {
   namespace fs = std::filesystem;
+  const auto env = DistEnv::from_environment();
+  if (args.nproc > 0) {
+    if (env.distributed()) throw Error("--nproc starts its own ranks: drop it under torchrun");
+    if (const int code = launch_local_ranks(args.nproc, rank_args(args)); code != 0) {
+      std::exit(code);  // the launcher has said which rank failed
+    }
+    return;
+  }
+  if (!(args.dist_timeout > 0)) throw Error("--dist-timeout must be > 0 seconds");
+  std::unique_ptr<Communicator> communicator;
+  if (env.distributed()) {
+    communicator = std::make_unique<Communicator>(
+        env, std::chrono::milliseconds(static_cast<int64_t>(args.dist_timeout * 1000)));
+  }
   TrainerOptions options;
+  options.communicator = communicator.get();
   options.progress = !args.quiet;
   options.overwrite = args.overwrite;
   TrainConfig config;
@@ -44,7 +93,10 @@ void run_train(const TrainArgs& args) {
     if (!args.output.empty() && fs::path(args.output) != run) {
       throw Error("--resume writes into the run's own directory; drop --output");
     }
-    config = Trainer::resume_config(run, overrides);
+    // Rank 0 recovers interrupted checkpoint writes before any rank reads last/.
+    if (env.rank == 0) config = Trainer::resume_config(run, overrides);
+    if (communicator) communicator->barrier("resume (checkpoint recovery on rank 0)");
+    if (env.rank != 0) config = Trainer::resume_config(run, overrides);
     options.output_dir = run;
     options.resume = true;
   } else {
@@ -53,9 +105,15 @@ void run_train(const TrainArgs& args) {
     options.output_dir = args.output.empty() ? fs::path("runs") / fs::path(args.config).stem()
                                              : fs::path(args.output);
   }
-  apply_threads(config.threads);
+  if (env.distributed() && parse_device(config.device).is_cuda()) {
+    throw Error(
+        "distributed training runs on CPU ranks (Gloo) for now; NCCL for CUDA ranks is "
+        "not built yet: use --device cpu");
+  }
+  apply_threads(rank_threads(config.threads, env));
   Trainer trainer(config, options);
   const auto result = trainer.run();
+  if (env.rank != 0) return;
   std::cerr << "trained " << result.steps << " steps in " << result.seconds << " s"
             << (result.early_stopped ? " (early stop)" : "")
             << "; model: " << (options.output_dir / "final").string() << "\n";
@@ -75,6 +133,11 @@ void add_train_command(CLI::App& app) {
                   "cpu | cuda | cuda:N | auto (default: the config's training.device, cpu)");
   cmd->add_flag("--overwrite", args->overwrite, "Replace a previous run in the output directory");
   cmd->add_flag("--quiet", args->quiet, "No progress line");
+  cmd->add_option("--nproc", args->nproc,
+                  "Start N local ranks of a data-parallel job (as torchrun --nproc-per-node N)")
+      ->check(CLI::Range(1, 1024));
+  cmd->add_option("--dist-timeout", args->dist_timeout,
+                  "Seconds a rank waits for the others (rendezvous, each collective)");
   cmd->callback([args] { run_train(*args); });
 }
 

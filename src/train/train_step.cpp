@@ -46,34 +46,54 @@ TaskBatch collate_ids(int64_t pad_id, const std::string& task,
 
 namespace {
 
+// The scale a batch list implies by itself (see LossScale).
+template <typename Batch>
+LossScale own_scale(const std::vector<Batch>& batches) {
+  LossScale scale;
+  for (const auto& batch : batches) {
+    const bool present = batch.labels.numel() > 0;
+    scale.denominators.push_back(present ? loss_denominator(batch.labels, batch.class_weights)
+                                         : 0.0);
+    if (present) scale.weight_total += batch.weight;
+  }
+  return scale;
+}
+
 // Runs each (task, embeddings) through its head, combines the weighted cross-entropies and
 // back-propagates. EMBED maps batch i to its sentence embeddings (or an undefined tensor when
 // the batch is empty).
 template <typename Batch, typename Embed>
 StepLoss heads_loss_backward(MultiTaskModel& model, const std::vector<Batch>& batches,
-                             Precision precision, Embed embed) {
+                             Precision precision, const LossScale* given, Embed embed) {
+  const LossScale scale = given ? *given : own_scale(batches);
+  if (scale.denominators.size() != batches.size()) {
+    throw Error("training step: the loss scale does not match the batches");
+  }
   StepLoss result;
   at::Tensor total;
-  double weights = 0;
   const auto device = model->device();
   auto autocast = std::make_unique<AutocastScope>(device, precision == Precision::kBf16);
-  for (const auto& batch : batches) {
+  for (size_t i = 0; i < batches.size(); ++i) {
+    const auto& batch = batches[i];
     if (batch.labels.numel() == 0) {
       result.per_task.push_back(0.0);
       continue;
     }
     const at::Tensor logits = model->logits(batch.task, embed(batch)).to(at::kFloat);
     const at::Tensor labels = batch.labels.to(device);
+    const c10::optional<at::Tensor> weights =
+        batch.class_weights.defined() ? c10::optional<at::Tensor>(batch.class_weights.to(device))
+                                      : c10::nullopt;
     const at::Tensor loss =
-        batch.class_weights.defined()
-            ? at::cross_entropy_loss(logits, labels, batch.class_weights.to(device))
-            : at::cross_entropy_loss(logits, labels);
+        at::cross_entropy_loss(logits, labels, weights, at::Reduction::Sum) / scale.denominators[i];
     result.per_task.push_back(loss.item<double>());
     total = total.defined() ? total + batch.weight * loss : batch.weight * loss;
-    weights += batch.weight;
   }
-  if (!total.defined()) throw Error("training step: every batch is empty");
-  auto combined = total / weights;
+  if (!total.defined()) {
+    if (given) return result;  // this rank holds none of the step's rows
+    throw Error("training step: every batch is empty");
+  }
+  auto combined = total / scale.weight_total;
   autocast.reset();
   result.combined = combined.item<double>();
   combined.backward();
@@ -82,8 +102,16 @@ StepLoss heads_loss_backward(MultiTaskModel& model, const std::vector<Batch>& ba
 
 }  // namespace
 
+double loss_denominator(const at::Tensor& labels, const at::Tensor& class_weights) {
+  if (!class_weights.defined()) return static_cast<double>(labels.numel());
+  return class_weights.to(at::kDouble)
+      .index_select(0, labels.to(class_weights.device()))
+      .sum()
+      .item<double>();
+}
+
 StepLoss forward_backward(MultiTaskModel& model, const std::vector<TaskBatch>& batches,
-                          Precision precision) {
+                          Precision precision, const LossScale* scale) {
   // Stack every batch, padded to the longest, for a single encoder pass.
   int64_t longest = 0;
   for (const auto& b : batches) {
@@ -103,7 +131,7 @@ StepLoss forward_backward(MultiTaskModel& model, const std::vector<TaskBatch>& b
     all = model->embed(at::cat(ids).to(device), at::cat(masks).to(device));
   }
   int64_t offset = 0;
-  return heads_loss_backward(model, batches, precision, [&](const TaskBatch& b) {
+  return heads_loss_backward(model, batches, precision, scale, [&](const TaskBatch& b) {
     const int64_t rows = b.labels.size(0);
     auto part = all.narrow(0, offset, rows);
     offset += rows;
@@ -112,8 +140,8 @@ StepLoss forward_backward(MultiTaskModel& model, const std::vector<TaskBatch>& b
 }
 
 StepLoss forward_backward(MultiTaskModel& model, const std::vector<CachedBatch>& batches,
-                          Precision precision) {
-  return heads_loss_backward(model, batches, precision, [&](const CachedBatch& b) {
+                          Precision precision, const LossScale* scale) {
+  return heads_loss_backward(model, batches, precision, scale, [&](const CachedBatch& b) {
     return b.embeddings.to(model->device());
   });
 }

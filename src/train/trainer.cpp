@@ -7,6 +7,7 @@
 #include <cmath>
 #include <fstream>
 
+#include "mtst/dist/shard.h"
 #include "mtst/error.h"
 #include "mtst/io/atomic_file.h"
 #include "mtst/io/json_file.h"
@@ -14,6 +15,7 @@
 #include "mtst/train/embedding_cache.h"
 #include "mtst/train/progress.h"
 #include "mtst/train/train_step.h"
+#include "train/gradient_sync.h"
 #include "train/trainer_impl.h"
 
 namespace mtst {
@@ -39,46 +41,97 @@ void append_line(const fs::path& file, const nlohmann::json& j) {
 double Trainer::Impl::lr_factor() const { return schedule->factor(step); }
 
 size_t Trainer::Impl::train_step() {
-  const auto plan = sampler->next_step();
+  const auto plan = sampler->next_step();  // the whole step's rows; this rank takes its shard
   const double factor = lr_factor();
   for (size_t g = 0; g < optimizer->num_groups(); ++g) optimizer->set_lr(g, base_lrs[g] * factor);
   seed_step(config.seed, step);
   optimizer->zero_grad();
   size_t samples = 0;
+  LossScale scale;
+  std::vector<std::vector<size_t>> mine(tasks.size());
+  for (size_t t = 0; t < tasks.size(); ++t) {
+    const auto& task = tasks[t];
+    std::vector<int64_t> labels;
+    for (size_t i : plan[t]) labels.push_back(task.train_labels[i]);
+    const bool present = !labels.empty();
+    scale.denominators.push_back(
+        present ? loss_denominator(at::tensor(labels, at::kLong), task.class_weights) : 0.0);
+    if (present) scale.weight_total += task.weight;
+    const auto range =
+        shard_range(plan[t].size(), static_cast<size_t>(rank()), static_cast<size_t>(world_size()));
+    mine[t].assign(plan[t].begin() + static_cast<std::ptrdiff_t>(range.begin),
+                   plan[t].begin() + static_cast<std::ptrdiff_t>(range.end));
+    samples += plan[t].size();
+  }
   StepLoss loss;
   if (cached) {
     std::vector<CachedBatch> batches;
     for (size_t t = 0; t < tasks.size(); ++t) {
       const auto& task = tasks[t];
-      std::vector<int64_t> rows(plan[t].begin(), plan[t].end()), labels;
-      for (size_t i : plan[t]) labels.push_back(task.train_labels[i]);
+      std::vector<int64_t> rows(mine[t].begin(), mine[t].end()), labels;
+      for (size_t i : mine[t]) labels.push_back(task.train_labels[i]);
       const auto index = at::tensor(rows, at::kLong).to(task.train_cache.device());
       batches.push_back({task.name, task.train_cache.index_select(0, index),
                          at::tensor(labels, at::kLong), task.weight, task.class_weights});
-      samples += rows.size();
     }
-    loss = forward_backward(model, batches, config.precision);
+    loss = forward_backward(model, batches, config.precision, &scale);
   } else {
     std::vector<TaskBatch> batches;
     for (size_t t = 0; t < tasks.size(); ++t) {
       const auto& task = tasks[t];
       std::vector<const std::vector<int64_t>*> ids;
       std::vector<int64_t> labels;
-      for (size_t i : plan[t]) {
+      for (size_t i : mine[t]) {
         ids.push_back(&task.train_ids[i]);
         labels.push_back(task.train_labels[i]);
       }
       auto batch = collate_ids(tokenizer->pad_id(), task.name, ids, labels, task.weight);
       batch.class_weights = task.class_weights;
       batches.push_back(std::move(batch));
-      samples += ids.size();
     }
-    loss = forward_backward(model, batches, config.precision);
+    loss = forward_backward(model, batches, config.precision, &scale);
   }
+  if (distributed()) synchronize(loss);
   optimizer->step(config.grad_clip);
   ++step;
   losses.push_back(loss.combined);
   return samples;
+}
+
+void Trainer::Impl::synchronize(StepLoss& loss) {
+  sum_gradients(trainable, *comm, step);
+  std::vector<double> values = loss.per_task;
+  values.push_back(loss.combined);
+  std::vector<at::Tensor> shares{at::tensor(values, at::kDouble)};
+  comm->allreduce_sum(shares, "loss all-reduce at step " + std::to_string(step + 1));
+  const auto* summed = shares[0].data_ptr<double>();
+  for (size_t i = 0; i < loss.per_task.size(); ++i) loss.per_task[i] = summed[i];
+  loss.combined = summed[loss.per_task.size()];
+}
+
+at::Tensor Trainer::Impl::embed_texts(const std::vector<std::string>& texts) const {
+  if (!distributed()) {
+    return cache_embeddings(model, *tokenizer, texts, info.max_seq_length, 64, config.precision);
+  }
+  const auto range =
+      shard_range(texts.size(), static_cast<size_t>(rank()), static_cast<size_t>(world_size()));
+  const std::vector<std::string> part(texts.begin() + static_cast<std::ptrdiff_t>(range.begin),
+                                      texts.begin() + static_cast<std::ptrdiff_t>(range.end));
+  const auto local =
+      cache_embeddings(model, *tokenizer, part, info.max_seq_length, 64, config.precision);
+  return comm->allgather_rows(local.to(at::kCPU), "embedding gather").to(device);
+}
+
+at::Tensor Trainer::Impl::embed_ids(const std::vector<std::vector<int64_t>>& ids) const {
+  if (!distributed())
+    return cache_embeddings(model, tokenizer->pad_id(), ids, 64, config.precision);
+  const auto range =
+      shard_range(ids.size(), static_cast<size_t>(rank()), static_cast<size_t>(world_size()));
+  const std::vector<std::vector<int64_t>> part(
+      ids.begin() + static_cast<std::ptrdiff_t>(range.begin),
+      ids.begin() + static_cast<std::ptrdiff_t>(range.end));
+  const auto local = cache_embeddings(model, tokenizer->pad_id(), part, 64, config.precision);
+  return comm->allgather_rows(local.to(at::kCPU), "embedding cache gather").to(device);
 }
 
 std::vector<TaskEvaluation> Trainer::Impl::validate() {
@@ -86,10 +139,7 @@ std::vector<TaskEvaluation> Trainer::Impl::validate() {
   for (size_t t = 0; t < tasks.size(); ++t) {
     const auto& task = tasks[t];
     if (task.val_labels.empty()) continue;
-    const at::Tensor embeddings = cached
-                                      ? task.val_cache
-                                      : cache_embeddings(model, *tokenizer, task.val_texts,
-                                                         info.max_seq_length, 64, config.precision);
+    const at::Tensor embeddings = cached ? task.val_cache : embed_texts(task.val_texts);
     out.push_back(
         evaluate_head(model, task.name, info.tasks[t].labels, embeddings, task.val_labels));
   }
@@ -108,11 +158,12 @@ nlohmann::json Trainer::Impl::state_json() const {
       {"best_monitor", std::isnan(best_monitor) ? nlohmann::json() : nlohmann::json(best_monitor)},
       {"evals_without_improvement", evals_without_improvement},
       {"stopped", stopped},
+      {"world_size", world_size()},
       {"best_val_loss", best}};
 }
 
 void Trainer::Impl::save_checkpoint(const std::string& name, bool with_state) {
-  if (options.output_dir.empty()) return;
+  if (!writes) return;
   std::function<void(const fs::path&)> extra;
   if (with_state) {
     extra = [this](const fs::path& tmp) {
@@ -145,10 +196,10 @@ TrainResult Trainer::run() {
   auto& s = *impl_;
   TrainResult result;
   const auto start = std::chrono::steady_clock::now();
-  ProgressBar progress(s.total_steps, s.options.progress);
+  ProgressBar progress(s.total_steps, s.options.progress && s.rank() == 0);
   const bool lower_is_better = s.config.early_stopping_monitor == "val_loss";
   const fs::path metrics = s.options.output_dir / "metrics.jsonl";
-  const bool write = !s.options.output_dir.empty();
+  const bool write = s.writes;
   size_t samples = 0, window_samples = 0;
   double window_loss = 0;
   int64_t window_steps = 0;

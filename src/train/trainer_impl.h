@@ -13,6 +13,7 @@
 #include "mtst/train/adamw.h"
 #include "mtst/train/lr_schedule.h"
 #include "mtst/train/sampler.h"
+#include "mtst/train/train_step.h"
 #include "mtst/train/trainer.h"
 
 namespace mtst {
@@ -53,6 +54,14 @@ struct Trainer::Impl {
   int64_t evals_without_improvement = 0;
   bool stopped = false;
 
+  // data parallel (see TrainerOptions::communicator)
+  Communicator* comm = nullptr;       // null or world size 1: one process
+  bool writes = false;                // this process writes output_dir (rank 0 of a job)
+  std::vector<at::Tensor> trainable;  // what the optimizer updates, in its order
+  bool distributed() const { return comm != nullptr && comm->world_size() > 1; }
+  int rank() const { return comm ? comm->rank() : 0; }
+  int world_size() const { return comm ? comm->world_size() : 1; }
+
   std::vector<double> losses;
   std::unique_ptr<TfEventsWriter> events;
 
@@ -68,6 +77,10 @@ struct Trainer::Impl {
   // trainer.cpp
   double lr_factor() const;
   size_t train_step();
+  void synchronize(StepLoss& loss);
+  at::Tensor embed_texts(const std::vector<std::string>& texts) const;
+  at::Tensor embed_ids(const std::vector<std::vector<int64_t>>& ids) const;
+  void broadcast_parameters();
   std::vector<TaskEvaluation> validate();
   void save_checkpoint(const std::string& name, bool with_state);
   nlohmann::json state_json() const;

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <iostream>
 #include <set>
 
 #include "mtst/error.h"
@@ -187,6 +188,8 @@ void Trainer::Impl::build_optimizer() {
   };
   add_groups(params.backbone, config.lr_backbone);
   add_groups(params.heads, config.lr_heads);
+  trainable = params.backbone;
+  trainable.insert(trainable.end(), params.heads.begin(), params.heads.end());
   optimizer = std::make_unique<FusedAdamW>(groups, config.beta1, config.beta2, config.eps);
 
   std::vector<size_t> sizes;
@@ -213,12 +216,9 @@ void Trainer::Impl::build_cache() {
   if (!cached) return;
   const auto t0 = std::chrono::steady_clock::now();
   for (auto& task : tasks) {
-    task.train_cache =
-        cache_embeddings(model, tokenizer->pad_id(), task.train_ids, 64, config.precision);
-    if (!task.val_texts.empty()) {
-      task.val_cache = cache_embeddings(model, *tokenizer, task.val_texts, info.max_seq_length, 64,
-                                        config.precision);
-    }
+    // Sharded over the ranks of a job and gathered: every rank holds the whole cache.
+    task.train_cache = embed_ids(task.train_ids);
+    if (!task.val_texts.empty()) task.val_cache = embed_texts(task.val_texts);
   }
   cache_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -233,6 +233,13 @@ void Trainer::Impl::restore_state(const fs::path& last_dir) {
                                                     : state.at("best_monitor").get<double>();
   evals_without_improvement = json_required<int64_t>(state, "evals_without_improvement", where);
   stopped = json_required<bool>(state, "stopped", where);
+  // Each step's rows are sharded from the global plan, so another world size continues the
+  // same run (re-sharded); said once, by the rank that speaks.
+  const int64_t saved_world = state.value("world_size", int64_t{1});
+  if (saved_world != world_size() && rank() == 0) {
+    std::cerr << "mtst: resuming a run trained on " << saved_world << " rank(s) with "
+              << world_size() << ": the same global batches, re-sharded\n";
+  }
   for (auto& task : tasks) {
     const auto& best = state.at("best_val_loss");
     if (best.contains(task.name) && !best.at(task.name).is_null()) {
@@ -244,7 +251,7 @@ void Trainer::Impl::restore_state(const fs::path& last_dir) {
 
 void Trainer::Impl::prepare_output_dir() {
   const auto& dir = options.output_dir;
-  if (dir.empty()) return;
+  if (!writes) return;
   if (!options.resume) {
     std::vector<fs::path> previous;
     if (fs::exists(dir)) {
@@ -270,6 +277,14 @@ void Trainer::Impl::prepare_output_dir() {
   if (options.resume) events->add_session_start(step + 1);
 }
 
+void Trainer::Impl::broadcast_parameters() {
+  // Rank 0's weights everywhere, as DDP starts (the same seed gives the same ones anyway).
+  at::NoGradGuard no_grad;
+  std::vector<at::Tensor> values;
+  for (const auto& p : model->parameters()) values.push_back(p.detach());
+  comm->broadcast(values, 0, "parameter broadcast");
+}
+
 Trainer::Trainer(const TrainConfig& config, const TrainerOptions& options)
     : impl_(std::make_unique<Impl>()) {
   auto& s = *impl_;
@@ -282,7 +297,10 @@ Trainer::Trainer(const TrainConfig& config, const TrainerOptions& options)
   if (!dir.empty() && fs::exists(dir) && !fs::is_directory(dir)) {
     throw Error(dir.string() + " exists and is not a directory (the run directory, --output)");
   }
-  if (!dir.empty()) recover_checkpoints(dir);
+  s.comm = options.communicator;
+  s.writes = !dir.empty() && s.rank() == 0;
+  if (s.writes) recover_checkpoints(dir);
+  if (s.distributed()) s.comm->barrier("start (checkpoint recovery on rank 0)");
   const fs::path last = options.output_dir / "last";
   if (options.resume) {
     if (!fs::exists(last / "trainer_state.json")) {
@@ -294,6 +312,7 @@ Trainer::Trainer(const TrainConfig& config, const TrainerOptions& options)
     s.build_model();
   }
   s.model->to(s.device);  // before the optimizer takes the parameters
+  if (s.distributed()) s.broadcast_parameters();
   s.load_data();
   s.build_optimizer();
   if (options.resume) s.restore_state(last);

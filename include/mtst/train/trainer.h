@@ -2,7 +2,8 @@
 // clip, AdamW with warmup + decay, validation every interval, early stopping, checkpoints
 // (best-<task>, last with resume state, final), TensorBoard scalars and metrics.jsonl.
 // Deterministic on CPU for a seed and thread count: dropout is reseeded from (seed, step), so a
-// run resumed from last/ continues the uninterrupted run's loss curve exactly.
+// run resumed from last/ continues the uninterrupted run's loss curve exactly. Data-parallel on
+// many ranks through TrainerOptions::communicator (docs/distributed.md).
 #pragma once
 
 #include <cstdint>
@@ -12,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "mtst/dist/communicator.h"
 #include "mtst/model/multitask_model.h"
 #include "mtst/train/evaluation.h"
 #include "mtst/train/train_config.h"
@@ -28,6 +30,11 @@ struct TrainerOptions {
   // > 0: stop after this many steps as an interruption would (last/ is saved, final/ is not);
   // a later run with resume continues from there.
   int64_t interrupt_after_steps = 0;
+  // One rank of a data-parallel job (not owned; null: one process). Every rank runs the same
+  // global sequence of steps and takes its shard of each step's batches; gradients are summed
+  // over ranks, so the model follows the one-process run with the same batch size. Rank 0 alone
+  // writes output_dir (checkpoints, TensorBoard, metrics) and shows progress.
+  Communicator* communicator = nullptr;
 };
 
 struct TrainResult {

@@ -1,0 +1,153 @@
+// Communicator on c10d: TCPStore rendezvous, ProcessGroupGloo collectives (see communicator.h).
+// libtorch 1.13's ProcessGroupGloo is a ProcessGroup, 2.x's a Backend; the calls used here
+// (allreduce, broadcast, allgather, barrier, Work::wait) are spelled the same in both.
+#include "mtst/dist/communicator.h"
+
+#include <cstdlib>
+#include <map>
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+
+#include "mtst/error.h"
+
+namespace mtst {
+
+namespace {
+
+// c10d's messages carry a C++ backtrace after the first line; the user needs the first line.
+std::string first_line(const std::string& message) { return message.substr(0, message.find('\n')); }
+
+std::shared_ptr<::gloo::transport::Device> gloo_device() {
+  // As torch.distributed: GLOO_SOCKET_IFNAME names the interface, else the host name's address.
+  if (const char* ifname = std::getenv("GLOO_SOCKET_IFNAME"); ifname && *ifname) {
+    return c10d::ProcessGroupGloo::createDeviceForInterface(ifname);
+  }
+  return c10d::ProcessGroupGloo::createDefaultDevice();
+}
+
+}  // namespace
+
+struct Communicator::Impl {
+  c10::intrusive_ptr<c10d::Store> store;
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
+};
+
+Communicator::Communicator(const DistEnv& env, std::chrono::milliseconds timeout)
+    : env_(env), impl_(std::make_unique<Impl>()) {
+  const std::string where = "rendezvous at " + env.master_addr + ":" +
+                            std::to_string(env.master_port) + " (rank " + std::to_string(env.rank) +
+                            " of " + std::to_string(env.world_size) + ")";
+  try {
+    c10d::TCPStoreOptions options;
+    options.port = static_cast<uint16_t>(env.master_port);
+    options.isServer = env.rank == 0 && !env.agent_store;
+    options.numWorkers = static_cast<size_t>(env.world_size);
+    options.waitWorkers = false;
+    options.timeout = timeout;
+    auto tcp = c10::make_intrusive<c10d::TCPStore>(env.master_addr, options);
+    // Keys of our own, apart from the agent's, and fresh for a restarted attempt.
+    impl_->store = c10::make_intrusive<c10d::PrefixStore>(
+        "mtst/attempt_" + std::to_string(env.restart_count), tcp);
+    auto gloo = c10d::ProcessGroupGloo::Options::create(timeout);
+    gloo->devices.push_back(gloo_device());
+    impl_->group =
+        c10::make_intrusive<c10d::ProcessGroupGloo>(impl_->store, env.rank, env.world_size, gloo);
+  } catch (const c10::Error& e) {
+    throw Error(where + " failed: " + first_line(e.what()));
+  } catch (const std::exception& e) {
+    throw Error(where + " failed: " + first_line(e.what()));
+  }
+}
+
+Communicator::~Communicator() = default;
+
+namespace {
+
+// Gloo's words for a peer that is gone or silent.
+bool peer_lost(const std::string& message) {
+  for (const char* sign : {"Connection closed", "Connection reset", "Timed out", "timed out",
+                           "Broken pipe", "Connection refused"}) {
+    if (message.find(sign) != std::string::npos) return true;
+  }
+  return false;
+}
+
+template <typename Launch>
+void run_collective(const DistEnv& env, const std::string& what, Launch launch) {
+  try {
+    launch()->wait();
+  } catch (const std::exception& e) {
+    const std::string detail = first_line(e.what());
+    throw Error("rank " + std::to_string(env.rank) + " of " + std::to_string(env.world_size) +
+                ": " + what + " failed" +
+                (peer_lost(detail) ? " (another rank exited or stopped responding)" : "") + ": " +
+                detail);
+  }
+}
+
+}  // namespace
+
+void Communicator::allreduce_sum(std::vector<at::Tensor>& tensors, const std::string& what) {
+  // One flat buffer per dtype: Gloo reduces a list of same-shaped tensors, and one message per
+  // bucket is also what makes many small gradients cheap to send.
+  std::map<at::ScalarType, std::vector<at::Tensor*>> by_dtype;
+  for (auto& t : tensors) by_dtype[t.scalar_type()].push_back(&t);
+  for (auto& [dtype, group] : by_dtype) {
+    std::vector<at::Tensor> flat_parts;
+    for (const auto* t : group) flat_parts.push_back(t->reshape({-1}));
+    std::vector<at::Tensor> bucket{at::cat(flat_parts)};
+    c10d::AllreduceOptions options;
+    options.reduceOp = c10d::ReduceOp::SUM;
+    run_collective(env_, what, [&] { return impl_->group->allreduce(bucket, options); });
+    int64_t offset = 0;
+    for (auto* t : group) {
+      t->copy_(bucket[0].narrow(0, offset, t->numel()).view(t->sizes()));
+      offset += t->numel();
+    }
+  }
+}
+
+void Communicator::allreduce_max(at::Tensor& tensor, const std::string& what) {
+  std::vector<at::Tensor> tensors{tensor};
+  c10d::AllreduceOptions options;
+  options.reduceOp = c10d::ReduceOp::MAX;
+  run_collective(env_, what, [&] { return impl_->group->allreduce(tensors, options); });
+}
+
+void Communicator::broadcast(std::vector<at::Tensor>& tensors, int root, const std::string& what) {
+  for (auto& t : tensors) {
+    std::vector<at::Tensor> one{t};
+    c10d::BroadcastOptions options;
+    options.rootRank = root;
+    run_collective(env_, what, [&] { return impl_->group->broadcast(one, options); });
+  }
+}
+
+at::Tensor Communicator::allgather_rows(const at::Tensor& local, const std::string& what) {
+  // Gloo gathers equal shapes: row counts first, then every part padded to the longest.
+  auto counts = at::zeros({env_.world_size}, at::kLong);
+  counts[env_.rank] = local.size(0);
+  std::vector<at::Tensor> count_list{counts};
+  allreduce_sum(count_list, what + " (row counts)");
+  const int64_t longest = counts.max().item<int64_t>();
+  auto shape = local.sizes().vec();
+  shape[0] = longest;
+  auto padded = at::zeros(shape, local.options());
+  padded.narrow(0, 0, local.size(0)).copy_(local);
+  std::vector<at::Tensor> inputs{padded};
+  std::vector<std::vector<at::Tensor>> outputs(1);
+  for (int r = 0; r < env_.world_size; ++r) outputs[0].push_back(at::empty(shape, local.options()));
+  run_collective(env_, what, [&] { return impl_->group->allgather(outputs, inputs); });
+  std::vector<at::Tensor> parts;
+  for (int r = 0; r < env_.world_size; ++r) {
+    parts.push_back(outputs[0][static_cast<size_t>(r)].narrow(0, 0, counts[r].item<int64_t>()));
+  }
+  return at::cat(parts);
+}
+
+void Communicator::barrier(const std::string& what) {
+  run_collective(env_, what, [&] { return impl_->group->barrier(); });
+}
+
+}  // namespace mtst

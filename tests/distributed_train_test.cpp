@@ -1,0 +1,185 @@
+// Data-parallel training through the mtst binary: `mtst train --nproc 2` (two Gloo ranks on
+// loopback) against the one-process run with the same global batch, which is the oracle: the
+// same losses at every logged step and the same final weights within 1e-5 (fp32, dropout off),
+// with the backbone trained, with the frozen-backbone cache built sharded, and with batches
+// that split unevenly or leave a task out of a step. A rank killed mid-run ends the job in
+// bounded time with one line naming it, and the last checkpoint still loads.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "mtst/io/safetensors.h"
+#include "test_util.h"
+
+namespace mtst {
+namespace {
+
+namespace fs = std::filesystem;
+using test::quoted;
+using test::run_mtst;
+using test::TempDir;
+
+// The tiny config with dropout off everywhere (masks are drawn per rank) and one thread a rank.
+nlohmann::json deterministic_config() {
+  auto config = test::tiny_train_config();
+  for (auto& task : config["tasks"]) task["head"]["dropout"] = 0.0;
+  config["training"]["threads"] = 1;
+  return config;
+}
+
+std::vector<nlohmann::json> metrics(const fs::path& run) {
+  std::ifstream in(run / "metrics.jsonl");
+  std::vector<nlohmann::json> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(nlohmann::json::parse(line));
+  return lines;
+}
+
+void expect_same_tensors(const fs::path& a, const fs::path& b) {
+  const auto x = read_safetensors(a), y = read_safetensors(b);
+  ASSERT_EQ(x.size(), y.size()) << a;
+  for (const auto& [name, tensor] : x) {
+    ASSERT_TRUE(y.count(name)) << name;
+    const double diff = (tensor - y.at(name)).abs().max().item<double>();
+    EXPECT_LE(diff, 1e-5) << a << " " << name;
+  }
+}
+
+// Trains CONFIG with one process and with --nproc 2; losses, validation and weights must agree.
+void expect_two_ranks_follow_one(const nlohmann::json& config) {
+  TempDir tmp;
+  test::write_file(tmp / "config.json", config.dump());
+  const std::string base = "train --quiet --config " + quoted(tmp / "config.json");
+  const auto one = run_mtst(base + " --output " + quoted(tmp / "one"));
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  const auto two = run_mtst(base + " --nproc 2 --output " + quoted(tmp / "two"));
+  ASSERT_EQ(two.exit_code, 0) << two.err;
+  const auto a = metrics(tmp / "one"), b = metrics(tmp / "two");
+  ASSERT_EQ(a.size(), b.size());
+  ASSERT_FALSE(a.empty());
+  for (size_t i = 0; i < a.size(); ++i) {
+    ASSERT_EQ(a[i]["type"], b[i]["type"]);
+    ASSERT_EQ(a[i]["step"], b[i]["step"]);
+    const char* key = a[i]["type"] == "train" ? "loss" : "combined_loss";
+    EXPECT_NEAR(a[i][key].get<double>(), b[i][key].get<double>(), 1e-5) << a[i].dump();
+  }
+  expect_same_tensors(tmp / "one" / "final" / "model.safetensors",
+                      tmp / "two" / "final" / "model.safetensors");
+  for (const char* task : {"category", "sentiment"}) {
+    expect_same_tensors(tmp / "one" / "final" / "heads" / task / "model.safetensors",
+                        tmp / "two" / "final" / "heads" / task / "model.safetensors");
+  }
+}
+
+TEST(DistributedTrain, TwoRanksFollowTheOneProcessRun) {
+  expect_two_ranks_follow_one(deterministic_config());
+}
+
+TEST(DistributedTrain, TwoRanksFollowTheOneProcessRunOnTheFrozenBackboneCache) {
+  auto config = deterministic_config();
+  config["training"]["freeze"] = "backbone";
+  config["training"]["max_steps"] = 12;
+  expect_two_ranks_follow_one(config);
+}
+
+TEST(DistributedTrain, UnevenShardsAndTasksAbsentFromAStepStillFollowOneProcess) {
+  // Batches of 5 split 2/3; proportional sampling gives each step one task's batch only, so a
+  // head has no gradient on some steps (and must not be decayed or moved there).
+  auto config = deterministic_config();
+  config["training"]["batch_size"] = 5;
+  config["sampling"] = {{"strategy", "proportional"}};
+  config["training"]["max_steps"] = 10;
+  config["tasks"][0]["class_weights"] = {1.0, 2.0, 0.5};
+  expect_two_ranks_follow_one(config);
+}
+
+// The pid of the rank RANK among the children of LAUNCHER (read from their environments).
+pid_t rank_pid(pid_t launcher, int rank) {
+  std::ifstream children("/proc/" + std::to_string(launcher) + "/task/" + std::to_string(launcher) +
+                         "/children");
+  for (pid_t pid; children >> pid;) {
+    std::ifstream env("/proc/" + std::to_string(pid) + "/environ");
+    std::stringstream all;
+    all << env.rdbuf();
+    if (all.str().find(std::string("RANK=") + std::to_string(rank) + '\0') == 0 ||
+        all.str().find(std::string("\0RANK=", 6) + std::to_string(rank) + '\0') !=
+            std::string::npos) {
+      return pid;
+    }
+  }
+  return -1;
+}
+
+TEST(DistributedTrain, AKilledRankEndsTheJobWithOneLineNamingIt) {
+  TempDir tmp;
+  auto config = deterministic_config();
+  config["training"]["max_steps"] = 1000000;
+  config["training"]["eval_interval"] = 20;
+  test::write_file(tmp / "config.json", config.dump());
+  const fs::path log = tmp / "log.txt";
+  const pid_t launcher = fork();
+  ASSERT_GE(launcher, 0);
+  if (launcher == 0) {
+    const std::string cmd = std::string("exec '") + MTST_BINARY +
+                            "' train --quiet --nproc 2 --dist-timeout 30 --config " +
+                            quoted(tmp / "config.json") + " --output " + quoted(tmp / "run") +
+                            " 2>" + quoted(log);
+    execl("/bin/sh", "sh", "-c", cmd.c_str(), nullptr);
+    _exit(127);
+  }
+  // Wait until the job has written a checkpoint, then kill rank 1.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!fs::exists(tmp / "run" / "last" / "mtst.json") &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  const pid_t victim = rank_pid(launcher, 1);
+  ASSERT_GT(victim, 0) << "rank 1 not found";
+  ASSERT_EQ(kill(victim, SIGKILL), 0);
+  const auto killed_at = std::chrono::steady_clock::now();
+  int status = 0;
+  while (waitpid(launcher, &status, WNOHANG) == 0 &&
+         std::chrono::steady_clock::now() - killed_at < std::chrono::seconds(40)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - killed_at).count();
+  if (waitpid(launcher, &status, WNOHANG) == 0 && !WIFEXITED(status)) {
+    kill(-launcher, SIGKILL);
+  }
+  ASSERT_TRUE(WIFEXITED(status)) << "the job did not end within 40 s of the kill";
+  EXPECT_EQ(WEXITSTATUS(status), 1);
+  EXPECT_LT(seconds, 20.0);
+  const std::string err = test::read_file(log);
+  EXPECT_NE(err.find("mtst: error: rank 1 of 2 was killed by signal 9 (SIGKILL)"),
+            std::string::npos)
+      << err;
+  EXPECT_EQ(err.find("terminate called"), std::string::npos) << err;
+  EXPECT_EQ(err.find("internal error"), std::string::npos) << err;
+  // The last checkpoint is whole: a model that predicts.
+  const auto p = run_mtst("predict --model " + quoted(tmp / "run" / "last"), "Is it done?\n");
+  EXPECT_EQ(p.exit_code, 0) << p.err;
+}
+
+TEST(DistributedTrain, NprocUnderTorchrunIsRefused) {
+  TempDir tmp;
+  test::write_file(tmp / "config.json", deterministic_config().dump());
+  // Inside a torchrun job (WORLD_SIZE set) --nproc is refused before anything starts.
+  setenv("WORLD_SIZE", "2", 1);
+  setenv("RANK", "0", 1);
+  const auto inside = run_mtst("train --nproc 2 --config " + quoted(tmp / "config.json") +
+                               " --output " + quoted(tmp / "run2"));
+  unsetenv("WORLD_SIZE");
+  unsetenv("RANK");
+  EXPECT_EQ(inside.exit_code, 1);
+  EXPECT_NE(inside.err.find("--nproc starts its own ranks"), std::string::npos) << inside.err;
+}
+
+}  // namespace
+}  // namespace mtst
