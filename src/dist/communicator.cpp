@@ -3,6 +3,8 @@
 // (allreduce, broadcast, allgather, barrier, Work::wait) are spelled the same in both.
 #include "mtst/dist/communicator.h"
 
+#include <torch/version.h>
+
 #include <cstdlib>
 #include <map>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
@@ -35,13 +37,21 @@ struct Communicator::Impl {
 
 Communicator::Communicator(const DistEnv& env, std::chrono::milliseconds timeout)
     : env_(env), impl_(std::make_unique<Impl>()) {
-  const std::string where = "rendezvous at " + env.master_addr + ":" +
-                            std::to_string(env.master_port) + " (rank " + std::to_string(env.rank) +
-                            " of " + std::to_string(env.world_size) + ")";
+  // torchrun's agent hosts a TCPStore at MASTER_PORT. libtorch 2.x speaks its protocol;
+  // 1.13's client does not (2.0 added a handshake and renumbered the queries), so a 1.13
+  // build has rank 0 (on the MASTER_ADDR host in torchrun's rendezvous) host its own store
+  // one port up.
+  const bool use_agent_store = env.agent_store && TORCH_VERSION_MAJOR >= 2;
+  const int port = env.agent_store && !use_agent_store ? env.master_port + 1 : env.master_port;
+  const std::string where = "rendezvous at " + env.master_addr + ":" + std::to_string(port) +
+                            " (rank " + std::to_string(env.rank) + " of " +
+                            std::to_string(env.world_size) + ")";
+  if (port > 65535)
+    throw Error(where + ": MASTER_PORT + 1 is no port (libtorch 1.13 under torchrun)");
   try {
     c10d::TCPStoreOptions options;
-    options.port = static_cast<uint16_t>(env.master_port);
-    options.isServer = env.rank == 0 && !env.agent_store;
+    options.port = static_cast<uint16_t>(port);
+    options.isServer = env.rank == 0 && !use_agent_store;
     options.numWorkers = static_cast<size_t>(env.world_size);
     options.waitWorkers = false;
     options.timeout = timeout;
