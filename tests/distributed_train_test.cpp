@@ -1,9 +1,10 @@
 // Data-parallel training through the mtst binary: `mtst train --nproc 2` (two Gloo ranks on
 // loopback) against the one-process run with the same global batch, which is the oracle: the
 // same losses at every logged step and the same final weights within 1e-5 (fp32, dropout off),
-// with the backbone trained, with the frozen-backbone cache built sharded, and with batches
-// that split unevenly or leave a task out of a step. A rank killed mid-run ends the job in
-// bounded time with one line naming it, and the last checkpoint still loads.
+// with the backbone trained, with the frozen-backbone cache built sharded, with batches that
+// split unevenly or leave a task out of a step, and across a resume with another world size. A rank
+// killed mid-run ends the job in bounded time with one line naming it, and the last checkpoint
+// still loads.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -97,6 +98,30 @@ TEST(DistributedTrain, UnevenShardsAndTasksAbsentFromAStepStillFollowOneProcess)
   config["training"]["max_steps"] = 10;
   config["tasks"][0]["class_weights"] = {1.0, 2.0, 0.5};
   expect_two_ranks_follow_one(config);
+}
+
+TEST(DistributedTrain, ARunOfTwoRanksResumesInOneProcessAsTheSameRun) {
+  // Shards are cut from the global plan each step, so another world size continues the run.
+  // A constant schedule lets the first part stop at step 4 and the resume go on to 8.
+  TempDir tmp;
+  auto config = deterministic_config();
+  config["schedule"] = {{"type", "constant"}, {"warmup_ratio", 0.0}};
+  test::write_file(tmp / "config.json", config.dump());
+  const auto whole = run_mtst("train --quiet --config " + quoted(tmp / "config.json") +
+                              " --output " + quoted(tmp / "whole"));
+  ASSERT_EQ(whole.exit_code, 0) << whole.err;
+  const auto first = run_mtst("train --quiet --nproc 2 --set training.max_steps=4 --config " +
+                              quoted(tmp / "config.json") + " --output " + quoted(tmp / "split"));
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  const auto rest =
+      run_mtst("train --quiet --resume " + quoted(tmp / "split") + " --set training.max_steps=8");
+  ASSERT_EQ(rest.exit_code, 0) << rest.err;
+  EXPECT_NE(rest.err.find("resuming a run trained on 2 rank(s) with 1"), std::string::npos)
+      << rest.err;
+  expect_same_tensors(tmp / "whole" / "final" / "model.safetensors",
+                      tmp / "split" / "final" / "model.safetensors");
+  expect_same_tensors(tmp / "whole" / "final" / "heads" / "sentiment" / "model.safetensors",
+                      tmp / "split" / "final" / "heads" / "sentiment" / "model.safetensors");
 }
 
 // The pid of the rank RANK among the children of LAUNCHER (read from their environments).
