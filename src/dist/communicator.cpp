@@ -3,6 +3,12 @@
 // (allreduce, broadcast, allgather, barrier, Work::wait) are spelled the same in both.
 #include "mtst/dist/communicator.h"
 
+// libtorch 2.x hides the Gloo process group behind USE_C10D_GLOO. The PyPI wheel's CMake config
+// defines it and Debian 13's does not, although both libraries are built with Gloo.
+#ifndef USE_C10D_GLOO
+#define USE_C10D_GLOO
+#endif
+
 #include <torch/version.h>
 
 #include <cstdlib>
