@@ -61,6 +61,11 @@ Communicator::Communicator(const DistEnv& env, std::chrono::milliseconds timeout
     options.numWorkers = static_cast<size_t>(env.world_size);
     options.waitWorkers = false;
     options.timeout = timeout;
+#if TORCH_VERSION_MAJOR * 100 + TORCH_VERSION_MINOR >= 202
+    // The classic server: libuv's is the default since 2.4, and Debian 13's 2.6 is built
+    // without libuv. Clients speak the same protocol to either.
+    options.useLibUV = false;
+#endif
     auto tcp = c10::make_intrusive<c10d::TCPStore>(env.master_addr, options);
     // Keys of our own, apart from the agent's, and fresh for a restarted attempt.
     impl_->store = c10::make_intrusive<c10d::PrefixStore>(
