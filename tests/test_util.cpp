@@ -1,9 +1,6 @@
 // Test helpers: temp dirs, tensor diffs, subprocess runs of the mtst binary.
 #include "test_util.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -12,6 +9,8 @@
 #include <iostream>
 #include <random>
 #include <sstream>
+
+#include "mtst/dist/free_port.h"
 
 namespace mtst::test {
 
@@ -81,18 +80,6 @@ nlohmann::json tiny_train_config() {
       {"training", {{"batch_size", 8}, {"max_steps", 8}, {"eval_interval", 4}, {"seed", 7}}}};
 }
 
-int free_tcp_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t size = sizeof addr;
-  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), size) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &size) != 0) {
-    throw std::runtime_error("free_tcp_port: no loopback port");
-  }
-  close(fd);
-  return ntohs(addr.sin_port);
-}
+int free_tcp_port() { return free_loopback_port(); }
 
 }  // namespace mtst::test

@@ -2,10 +2,7 @@
 // sigtimedwait (SIGCHLD, SIGINT, SIGTERM blocked in the launcher, unblocked in the ranks).
 #include "mtst/dist/local_launch.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +13,7 @@
 #include <map>
 #include <utility>
 
+#include "mtst/dist/free_port.h"
 #include "mtst/error.h"
 
 namespace mtst {
@@ -23,19 +21,6 @@ namespace mtst {
 namespace {
 
 constexpr auto kStopGrace = std::chrono::seconds(10);
-
-int free_loopback_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t size = sizeof addr;
-  const bool ok = fd >= 0 && bind(fd, reinterpret_cast<sockaddr*>(&addr), size) == 0 &&
-                  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &size) == 0;
-  if (fd >= 0) close(fd);
-  if (!ok) throw Error(std::string("--nproc: no free loopback port: ") + std::strerror(errno));
-  return ntohs(addr.sin_port);
-}
 
 pid_t start_rank(int rank, int nproc, int port, const std::vector<std::string>& args,
                  const sigset_t& unblock) {
