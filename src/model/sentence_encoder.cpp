@@ -91,16 +91,9 @@ int64_t SentenceEncoder::embedding_dim(const std::vector<PoolingMode>& pooling) 
 
 std::vector<int64_t> SentenceEncoder::tokenize(const std::string& text, size_t max_length,
                                                bool* was_truncated) const {
-  auto ids = tokenizer_->encode(text);
-  const bool cut = max_length > 0 && ids.size() > max_length;
-  if (cut) {
-    // Keep [CLS] + the first tokens + [SEP], as Hugging Face truncation does.
-    const int64_t sep = ids.back();
-    ids.resize(std::max<size_t>(max_length, 1));
-    if (max_length >= 2) ids.back() = sep;
-  }
-  if (was_truncated != nullptr) *was_truncated = cut;
-  return ids;
+  // Keeps [CLS] + the first tokens + [SEP], as Hugging Face truncation does; a long text is
+  // tokenized only as far as the limit needs.
+  return tokenizer_->encode(text, max_length, was_truncated);
 }
 
 at::Tensor SentenceEncoder::run_batch(const std::vector<const std::vector<int64_t>*>& batch,

@@ -89,4 +89,24 @@ void AddedTokenMatcher::split(std::u32string_view text, std::vector<TextSegment>
   if (segment_start < n) out->push_back({segment_start, n, -1});
 }
 
+bool AddedTokenMatcher::spans(std::u32string_view text, size_t cut) const {
+  for (const Pattern& p : patterns_) {
+    const size_t length = p.text.size();
+    // Occurrences starting at first..last touch CUT: inside it, or (single_word) at an edge.
+    const size_t reach = p.single_word ? length : length - 1;
+    const size_t first = cut >= reach ? cut - reach : 0;
+    const size_t last = p.single_word ? cut : cut - 1;
+    for (size_t start = first; start <= last && start + length <= text.size(); ++start) {
+      if (text.compare(start, length, p.text) == 0) return true;
+    }
+  }
+  return false;
+}
+
+size_t AddedTokenMatcher::longest() const {
+  size_t longest = 0;
+  for (const Pattern& p : patterns_) longest = std::max(longest, p.text.size());
+  return longest;
+}
+
 }  // namespace mtst::text

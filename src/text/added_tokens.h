@@ -50,6 +50,15 @@ class AddedTokenMatcher {
   //    reaches back into the previous token's segment).
   void split(std::u32string_view text, std::vector<TextSegment>* out) const;
 
+  // Whether some pattern occurrence in TEXT would make position CUT (0 < CUT < size) matter
+  // to split(): an occurrence spanning it, or for a single_word pattern one that ends or
+  // starts there (its word-boundary test looks across CUT). TEXT must reach longest()
+  // characters past CUT, or be the whole rest of the text.
+  bool spans(std::u32string_view text, size_t cut) const;
+
+  // The longest pattern, in code points (0 when there are none).
+  size_t longest() const;
+
  private:
   struct Pattern {
     std::u32string text;

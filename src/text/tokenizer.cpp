@@ -4,39 +4,17 @@
 #include "mtst/text/tokenizer.h"
 
 #include <algorithm>
-#include <unordered_map>
 #include <utility>
 
 #include "mtst/error.h"
-#include "text/added_tokens.h"
-#include "text/normalizer.h"
+#include "mtst/text/token_stream.h"
 #include "text/pre_tokenizer.h"
 #include "text/tokenizer_files.h"
+#include "text/tokenizer_impl.h"
 #include "text/unicode.h"
 #include "text/vocab.h"
-#include "text/wordpiece.h"
 
 namespace mtst {
-
-struct Tokenizer::Impl {
-  Impl(text::WordPiece model, text::NormalizerOptions options)
-      : wordpiece(std::move(model)), normalizer(options) {}
-
-  // Appends the ids of `utf8_text` without [CLS]/[SEP].
-  void encode_pieces(std::string_view utf8_text, std::vector<int64_t>* ids) const;
-
-  text::WordPiece wordpiece;
-  text::BertNormalizer normalizer;
-  text::AddedTokenMatcher raw_tokens;         // normalized == false: matched before normalizing
-  text::AddedTokenMatcher normalized_tokens;  // normalized == true: matched after normalizing
-  std::unordered_map<int64_t, std::string> added_by_id;
-  std::unordered_map<std::string, int64_t> added_by_text;
-  int64_t cls = 0;
-  int64_t sep = 0;
-  int64_t pad = 0;
-  size_t id_bound = 0;
-  size_t model_max_length = 0;
-};
 
 namespace {
 
@@ -75,16 +53,25 @@ int64_t resolve_special(const Tokenizer::Impl& impl, const std::optional<int64_t
               "' is neither in the vocabulary nor an added token (expected a BERT vocabulary)");
 }
 
+Workspace& workspace() {
+  thread_local Workspace ws;
+  return ws;
+}
+
 }  // namespace
 
-void Tokenizer::Impl::encode_pieces(std::string_view utf8_text, std::vector<int64_t>* ids) const {
-  thread_local Workspace ws;
-  ws.raw.clear();
-  text::decode_utf8_lossy(utf8_text, &ws.raw);
-  ws.raw_segments.clear();
-  raw_tokens.split(ws.raw, &ws.raw_segments);
+void Tokenizer::Impl::encode_utf8(std::string_view utf8_text, std::vector<int64_t>* ids) const {
+  std::u32string& raw = workspace().raw;
+  raw.clear();
+  text::decode_utf8_lossy(utf8_text, &raw);
+  encode_pieces(raw, ids);  // may release `raw` when it was large
+}
 
-  const std::u32string_view raw(ws.raw);
+void Tokenizer::Impl::encode_pieces(std::u32string_view raw, std::vector<int64_t>* ids) const {
+  Workspace& ws = workspace();
+  ws.raw_segments.clear();
+  raw_tokens.split(raw, &ws.raw_segments);
+
   for (const text::TextSegment& segment : ws.raw_segments) {
     if (segment.id >= 0) {
       ids->push_back(segment.id);
@@ -120,6 +107,7 @@ Tokenizer Tokenizer::from_dir(const std::filesystem::path& dir) {
   auto impl = std::make_shared<Impl>(std::move(model), spec.normalizer);
 
   size_t id_bound = impl->wordpiece.vocab().id_bound();
+  bool uncuttable = false;  // a normalized added token that a safe cut could split
   for (const text::AddedToken& token : spec.added_tokens) {
     if (token.id < 0) {
       throw Error(source + ": added token '" + token.content + "' has a negative id");
@@ -130,12 +118,19 @@ Tokenizer Tokenizer::from_dir(const std::filesystem::path& dir) {
     std::u32string pattern;
     text::decode_utf8_lossy(token.content, &pattern);
     if (token.normalized) {
-      impl->normalized_tokens.add(impl->normalizer.normalize(pattern), token);
+      std::u32string normalized = impl->normalizer.normalize(pattern);
+      for (char32_t c : normalized) {
+        uncuttable = uncuttable || text::is_whitespace(c) || text::is_cjk_ideograph(c);
+      }
+      impl->normalized_tokens.add(std::move(normalized), token);
     } else {
       impl->raw_tokens.add(std::move(pattern), token);
     }
   }
   impl->id_bound = id_bound;
+  impl->cuts = text::SafeCuts(spec.normalizer, &impl->raw_tokens,
+                              /*punctuation_cuts=*/impl->normalized_tokens.empty(),
+                              /*any_cuts=*/!uncuttable);
   impl->cls = resolve_special(*impl, spec.cls_id, spec.cls_token, "cls token", source);
   impl->sep = resolve_special(*impl, spec.sep_id, spec.sep_token, "sep token", source);
   impl->pad = resolve_special(*impl, spec.pad_id, spec.pad_token, "pad token", source);
@@ -150,20 +145,30 @@ Tokenizer Tokenizer::from_dir(const std::filesystem::path& dir) {
   return Tokenizer(std::move(impl));
 }
 
-std::vector<int64_t> Tokenizer::encode(std::string_view utf8_text, size_t max_length) const {
+std::vector<int64_t> Tokenizer::encode(std::string_view utf8_text, size_t max_length,
+                                       bool* truncated) const {
+  if (max_length > 0 && utf8_text.size() > TokenStream::kDefaultWindow) {
+    TokenStream stream(*this, max_length);  // the same ids, in windows of bounded size
+    stream.feed(utf8_text);
+    return stream.finish(truncated);
+  }
   std::vector<int64_t> ids;
   ids.reserve(utf8_text.size() / 3 + 8);
   ids.push_back(impl_->cls);
+  if (truncated != nullptr) *truncated = max_length == 1;
   if (max_length == 1) return ids;  // a hard cap: no room for [SEP]
-  impl_->encode_pieces(utf8_text, &ids);
-  if (max_length != 0 && ids.size() + 1 > max_length) ids.resize(max_length - 1);
+  impl_->encode_utf8(utf8_text, &ids);
+  if (max_length != 0 && ids.size() + 1 > max_length) {
+    ids.resize(max_length - 1);
+    if (truncated != nullptr) *truncated = true;
+  }
   ids.push_back(impl_->sep);
   return ids;
 }
 
 std::vector<std::string> Tokenizer::tokenize(std::string_view utf8_text) const {
   std::vector<int64_t> ids;
-  impl_->encode_pieces(utf8_text, &ids);
+  impl_->encode_utf8(utf8_text, &ids);
   std::vector<std::string> tokens;
   tokens.reserve(ids.size());
   for (int64_t id : ids) tokens.push_back(id_to_token(id));

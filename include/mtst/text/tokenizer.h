@@ -34,10 +34,13 @@ class Tokenizer {
   static Tokenizer from_dir(const std::filesystem::path& dir);
 
   // [CLS] tokens [SEP] ids. max_length == 0: no truncation. Otherwise at most max_length ids,
-  // truncating the text tokens on the right and keeping the final [SEP] (HF behaviour).
-  // max_length == 1 gives just [CLS] (HF would return [CLS][SEP], exceeding the limit; here the
-  // limit is a hard cap). max_length == 2 gives [CLS][SEP].
-  std::vector<int64_t> encode(std::string_view utf8_text, size_t max_length = 0) const;
+  // truncating the text tokens on the right and keeping the final [SEP] (HF behaviour), and
+  // *truncated (when given) says whether tokens were dropped. max_length == 1 gives just
+  // [CLS] (HF would return [CLS][SEP], exceeding the limit; here the limit is a hard cap).
+  // max_length == 2 gives [CLS][SEP]. With a max_length, a long text is tokenized in windows
+  // (TokenStream): the same ids, in memory and time bounded by max_length, not by the text.
+  std::vector<int64_t> encode(std::string_view utf8_text, size_t max_length = 0,
+                              bool* truncated = nullptr) const;
 
   // Word pieces (strings) without [CLS]/[SEP], for debugging/tests. Special-token text found in
   // the input (e.g. "[MASK]") appears as that token.
@@ -63,6 +66,7 @@ class Tokenizer {
   struct Impl;
 
  private:
+  friend class TokenStream;
   explicit Tokenizer(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
   std::shared_ptr<const Impl> impl_;
 };
