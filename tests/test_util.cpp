@@ -1,6 +1,8 @@
 // Test helpers: temp dirs, tensor diffs, subprocess runs of the mtst binary.
 #include "test_util.h"
 
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -50,11 +52,20 @@ CommandResult run_mtst(const std::string& args, const std::string& stdin_text) {
   TempDir dir;
   const auto in = dir / "stdin", out = dir / "stdout", err = dir / "stderr";
   write_file(in, stdin_text);
-  const std::string cmd = std::string("'") + MTST_BINARY + "' " + args + " <'" + in.string() +
+  const std::string cmd = std::string("exec '") + MTST_BINARY + "' " + args + " <'" + in.string() +
                           "' >'" + out.string() + "' 2>'" + err.string() + "'";
-  const int status = std::system(cmd.c_str());
   CommandResult r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  int status = 0;
+  struct rusage usage {};
+  if (pid > 0 && ::wait4(pid, &status, 0, &usage) == pid) {
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.peak_rss_kb = usage.ru_maxrss;
+  }
   r.out = read_file(out);
   r.err = read_file(err);
   return r;

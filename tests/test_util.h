@@ -35,6 +35,7 @@ struct CommandResult {
   int exit_code = -1;
   std::string out;
   std::string err;
+  long peak_rss_kb = 0;  // the command's peak resident memory (wait4's ru_maxrss)
 };
 
 // Runs the built mtst binary with ARGS (a shell-quoted string), optional stdin text.

@@ -1,5 +1,6 @@
-// `mtst encode`: sentence embeddings for each input, as .npy, .jsonl or JSON lines on stdout.
-// Defaults (pooling, normalisation, max length) come from the model directory.
+// `mtst encode`: sentence embeddings for each input, as .npy, .jsonl or JSON lines on stdout,
+// streamed (encode_stream) and optionally for one shard of the input file. Defaults (pooling,
+// normalisation, max length) come from the model directory.
 #include <iostream>
 #include <string>
 
@@ -11,6 +12,7 @@
 #include "mtst/io/embedding_output.h"
 #include "mtst/io/text_input.h"
 #include "mtst/model/sentence_encoder.h"
+#include "mtst/model/stream_encode.h"
 
 namespace mtst::cli {
 
@@ -29,20 +31,15 @@ struct EncodeArgs {
   std::string precision = "fp32";
   std::string device = "cpu";
   int threads = 0;
+  std::string shard;
 };
 
-void check_output_path(const std::string& path) {
-  if (path.empty() || path == "-") return;
-  const bool ok = (path.size() >= 4 && path.compare(path.size() - 4, 4, ".npy") == 0) ||
-                  (path.size() >= 6 && path.compare(path.size() - 6, 6, ".jsonl") == 0);
-  if (!ok) throw Error("--output " + path + ": unknown extension (expected .npy or .jsonl)");
-}
-
 void run_encode(const EncodeArgs& args) {
-  check_output_path(args.output);
+  check_embedding_output_path(args.output);
   if (args.normalize && args.no_normalize) {
     throw Error("--normalize and --no-normalize exclude each other");
   }
+  const InputShard shard = args.shard.empty() ? InputShard{} : parse_input_shard(args.shard);
   const ExecOptions exec = apply_exec_options(args.device, args.precision, args.threads);
   EncodeOptions options;
   options.batch_size = args.batch_size;
@@ -51,16 +48,16 @@ void run_encode(const EncodeArgs& args) {
   if (!args.pooling.empty()) options.pooling = {parse_pooling_mode(args.pooling)};
   if (args.normalize) options.normalize = 1;
   if (args.no_normalize) options.normalize = 0;
-  const auto texts = read_texts(args.input);
+  TextRecordReader input(args.input, shard);
   const auto encoder = SentenceEncoder::load(args.model, exec);
-  const auto result = encoder.encode(texts, options);
-  if (result.truncated > 0) {
-    const size_t max_len =
-        args.max_seq_length == 0 ? encoder.max_seq_length() : args.max_seq_length;
-    std::cerr << "mtst: " << result.truncated << " of " << texts.size()
-              << " inputs were longer than " << max_len << " tokens and were truncated\n";
+  const size_t max_len = encoder.resolve_max_length(options);
+  EmbeddingWriter output(args.output, encoder.embedding_dim(options.pooling));
+  const StreamEncodeStats stats = encode_stream(encoder, input, output, options);
+  output.finish();
+  if (stats.truncated > 0) {
+    std::cerr << "mtst: " << stats.truncated << " of " << stats.texts << " inputs were longer than "
+              << max_len << " tokens and were truncated\n";
   }
-  write_embeddings(result.embeddings, args.output);
 }
 
 }  // namespace
@@ -72,7 +69,11 @@ void add_encode_command(CLI::App& app) {
                   "Model directory (sentence-transformers or Hugging Face BERT)")
       ->required();
   cmd->add_option("--input", args->input,
-                  "Text file (one sentence per line) or .jsonl with a \"text\" field; - = stdin");
+                  "Text file (one sentence per line) or .jsonl with a \"text\" field; - = stdin. "
+                  "Read as it is encoded: memory does not grow with the input");
+  cmd->add_option("--shard", args->shard,
+                  "K/N: encode only the K-th (from 0) of N byte ranges of --input, whole lines; "
+                  "the N outputs in order are the output of the whole file");
   cmd->add_option("--output", args->output,
                   ".npy (float32, one row per input) or .jsonl; empty = JSON lines on stdout");
   add_batch_options(cmd, args->batch_size, args->max_batch_tokens);

@@ -1,4 +1,4 @@
-// .npy and JSON-lines writers for embedding matrices.
+// .npy and JSON-lines writers for embedding rows, appended as they come.
 #include "mtst/io/embedding_output.h"
 
 #include <ATen/ATen.h>
@@ -12,6 +12,46 @@
 
 namespace mtst {
 
+namespace {
+
+bool ends_with(const std::string& text, const std::string& suffix) {
+  return text.size() >= suffix.size() &&
+         text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// NPY 1.0 header: magic, version, little-endian uint16 length, then the dict padded with
+// spaces and a newline to a multiple of 64 bytes. The padding leaves room for a row count of
+// 20 digits, so the final count fits in the same bytes.
+std::string npy_header(int64_t rows, int64_t dim) {
+  std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + std::to_string(rows) +
+                     ", " + std::to_string(dim) + "), }";
+  const size_t widest = dict.size() - std::to_string(rows).size() + 20;
+  const size_t prefix = 10;
+  const size_t total = (prefix + widest + 1 + 63) / 64 * 64;
+  dict.append(total - prefix - dict.size() - 1, ' ');
+  dict.push_back('\n');
+  const auto len = static_cast<uint16_t>(dict.size());
+  std::string header("\x93NUMPY\x01\x00", 8);
+  header.push_back(static_cast<char>(len & 0xff));
+  header.push_back(static_cast<char>(len >> 8));
+  return header + dict;
+}
+
+void write_jsonl_rows(const float* data, int64_t rows, int64_t dim, std::ostream& out) {
+  std::string line;
+  for (int64_t i = 0; i < rows; ++i) {
+    line = "{\"embedding\": [";
+    for (int64_t j = 0; j < dim; ++j) {
+      if (j) line += ", ";
+      line += format_float(data[i * dim + j]);
+    }
+    line += "]}\n";
+    out << line;
+  }
+}
+
+}  // namespace
+
 std::string format_float(float value) {
   if (!std::isfinite(value)) return "null";  // JSON has no NaN/Inf
   char buf[32];
@@ -19,58 +59,56 @@ std::string format_float(float value) {
   return std::string(buf, res.ptr);
 }
 
-void write_npy(const at::Tensor& embeddings, std::ostream& out) {
-  auto e = embeddings.to(at::kFloat).contiguous();
-  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" +
-                       std::to_string(e.size(0)) + ", " + std::to_string(e.size(1)) + "), }";
-  // NPY 1.0: magic, version, little-endian uint16 header length; total header multiple of 64.
-  const size_t prefix = 10;
-  size_t total = prefix + header.size() + 1;
-  header.append((64 - total % 64) % 64, ' ');
-  header.push_back('\n');
-  const auto len = static_cast<uint16_t>(header.size());
-  out.write("\x93NUMPY\x01\x00", 8);
-  const char len_bytes[2] = {static_cast<char>(len & 0xff), static_cast<char>(len >> 8)};
-  out.write(len_bytes, 2);
-  out.write(header.data(), static_cast<std::streamsize>(header.size()));
-  out.write(reinterpret_cast<const char*>(e.data_ptr<float>()),
-            static_cast<std::streamsize>(e.numel() * sizeof(float)));
+void check_embedding_output_path(const std::string& path) {
+  if (path.empty() || path == "-" || ends_with(path, ".npy") || ends_with(path, ".jsonl")) return;
+  throw Error("--output " + path + ": unknown extension (expected .npy or .jsonl)");
 }
 
-void write_embedding_jsonl(const at::Tensor& embeddings, std::ostream& out) {
-  auto e = embeddings.to(at::kFloat).contiguous();
-  const int64_t n = e.size(0), d = e.size(1);
-  const float* data = e.data_ptr<float>();
-  std::string line;
-  for (int64_t i = 0; i < n; ++i) {
-    line = "{\"embedding\": [";
-    for (int64_t j = 0; j < d; ++j) {
-      if (j) line += ", ";
-      line += format_float(data[i * d + j]);
-    }
-    line += "]}\n";
-    out << line;
+EmbeddingWriter::EmbeddingWriter(const std::string& path, int64_t dim) : dim_(dim) {
+  check_embedding_output_path(path);
+  if (path.empty() || path == "-") return;
+  npy_ = ends_with(path, ".npy");
+  file_ = std::make_unique<AtomicWriter>(path);
+  if (npy_) out() << npy_header(0, dim_);
+}
+
+EmbeddingWriter::~EmbeddingWriter() = default;
+
+std::ostream& EmbeddingWriter::out() { return file_ ? file_->stream() : std::cout; }
+
+void EmbeddingWriter::append(const at::Tensor& rows) {
+  const auto e = rows.to(at::kFloat).contiguous();
+  if (e.dim() != 2 || e.size(1) != dim_) {
+    throw Error("embedding rows of width " + std::to_string(e.dim() == 2 ? e.size(1) : -1) +
+                " for an output of width " + std::to_string(dim_));
   }
+  const float* data = e.data_ptr<float>();
+  if (npy_) {
+    out().write(reinterpret_cast<const char*>(data),
+                static_cast<std::streamsize>(e.numel() * sizeof(float)));
+  } else {
+    write_jsonl_rows(data, e.size(0), dim_, out());
+  }
+  rows_ += e.size(0);
+}
+
+void EmbeddingWriter::finish() {
+  if (!file_) {
+    std::cout.flush();
+    if (!std::cout) throw Error("error while writing embeddings to standard output");
+    return;
+  }
+  if (npy_) {
+    out().seekp(0);
+    out() << npy_header(rows_, dim_);
+  }
+  file_->commit();
 }
 
 void write_embeddings(const at::Tensor& embeddings, const std::string& path) {
-  if (path.empty() || path == "-") {
-    write_embedding_jsonl(embeddings, std::cout);
-    std::cout.flush();
-    return;
-  }
-  const bool npy = path.size() >= 4 && path.compare(path.size() - 4, 4, ".npy") == 0;
-  const bool jsonl = path.size() >= 6 && path.compare(path.size() - 6, 6, ".jsonl") == 0;
-  if (!npy && !jsonl) {
-    throw Error("--output " + path + ": unknown extension (expected .npy or .jsonl)");
-  }
-  AtomicWriter writer(path);
-  if (npy) {
-    write_npy(embeddings, writer.stream());
-  } else {
-    write_embedding_jsonl(embeddings, writer.stream());
-  }
-  writer.commit();
+  EmbeddingWriter writer(path, embeddings.size(1));
+  writer.append(embeddings);
+  writer.finish();
 }
 
 }  // namespace mtst

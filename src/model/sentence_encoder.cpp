@@ -203,14 +203,19 @@ size_t SentenceEncoder::pipeline_chunk(const EncodeOptions& options) const {
   return 0;
 }
 
-EncodeResult SentenceEncoder::encode(const std::vector<std::string>& texts,
-                                     const EncodeOptions& options) const {
+size_t SentenceEncoder::resolve_max_length(const EncodeOptions& options) const {
   const size_t max_len = options.max_seq_length == 0 ? max_seq_length_ : options.max_seq_length;
   if (max_len > static_cast<size_t>(config().max_position_embeddings)) {
     throw Error("--max-seq-length " + std::to_string(max_len) + " exceeds the model's " +
                 std::to_string(config().max_position_embeddings) + " positions");
   }
   if (max_len < 2) throw Error("--max-seq-length must be at least 2 ([CLS] and [SEP])");
+  return max_len;
+}
+
+EncodeResult SentenceEncoder::encode(const std::vector<std::string>& texts,
+                                     const EncodeOptions& options) const {
+  const size_t max_len = resolve_max_length(options);
   const size_t n = texts.size();
   size_t chunk = pipeline_chunk(options);
   if (chunk == 0 || chunk > n) chunk = std::max<size_t>(n, 1);

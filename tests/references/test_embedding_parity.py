@@ -81,3 +81,31 @@ def test_empty_input_gives_empty_result(model_dir, tmp_path, suffix):
         assert got.shape == (0, 384) and got.dtype == np.float32
     else:
         assert out.read_text() == ""
+
+
+def test_shards_read_by_numpy_concatenate_to_sentence_transformers(model_dir, input_file,
+                                                                    reference, tmp_path):
+    # `--shard K/N` over the .jsonl of every text: numpy reads each shard's .npy (its header
+    # was rewritten in place with the final row count); in shard order they are the whole.
+    parts = [mtst_encode(model_dir, input_file, tmp_path / f"s{k}.npy", "--shard", f"{k}/3")
+             for k in range(3)]
+    assert all(len(p) > 0 for p in parts)
+    got = np.concatenate(parts)
+    assert got.shape == reference.shape
+    diff = max_abs(got, reference)
+    print(f"\n3 shards of {[len(p) for p in parts]} rows: max abs diff {diff:.3g}")
+    assert diff <= FP32_MAX_ABS
+
+
+def test_a_huge_line_equals_sentence_transformers(model_dir, st_model, tmp_path):
+    # sentence-transformers tokenizes the whole 5 MB text and truncates to 256 tokens; mtst
+    # stops reading it once 256 tokens are known. The embeddings must not tell them apart.
+    words = sentences_txt()
+    text = " ".join(words[i % len(words)] for i in range(90000))[:5_000_000]
+    path = tmp_path / "huge.txt"
+    path.write_text(text + "\n" + words[0] + "\n")
+    got = mtst_encode(model_dir, path, tmp_path / "huge.npy")
+    want = st_model.encode([text, words[0]], convert_to_numpy=True)
+    diff = max_abs(got, want)
+    print(f"\n{len(text)} character line: max abs diff {diff:.3g}")
+    assert diff <= FP32_MAX_ABS

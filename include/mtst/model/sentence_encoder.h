@@ -58,6 +58,11 @@ class SentenceEncoder {
   std::vector<int64_t> tokenize(const std::string& text, size_t max_length,
                                 bool* was_truncated = nullptr) const;
 
+  // OPTIONS' max length (0: the model's), checked against the model's positions.
+  size_t resolve_max_length(const EncodeOptions& options) const;
+  // Texts per tokenize/encode chunk for OPTIONS on this device (0: no chunks).
+  size_t pipeline_chunk(const EncodeOptions& options) const;
+
   const Tokenizer& tokenizer() const { return *tokenizer_; }
   const BertConfig& config() const { return model_->config(); }
   const ModelLayout& layout() const { return layout_; }
@@ -71,7 +76,6 @@ class SentenceEncoder {
   struct TokenizedTexts;
   TokenizedTexts tokenize_range(const std::vector<std::string>& texts, size_t begin, size_t end,
                                 size_t max_length) const;
-  size_t pipeline_chunk(const EncodeOptions& options) const;
   // Pooled [B,D] float32 rows, on the run's device (a GPU's stay there: no sync per batch).
   at::Tensor run_batch(const std::vector<const std::vector<int64_t>*>& batch,
                        const std::vector<PoolingMode>& pooling) const;
