@@ -106,6 +106,11 @@ TEST(Communicator, AVanishedPeerFailsTheNextCollectiveWithAClearError) {
     const std::string message = e.what();
     EXPECT_NE(message.find("rank 0 of 2: gradient all-reduce at step 3 failed"), std::string::npos)
         << message;
+    // The progress notes name the peer: it began one collective (the barrier), this rank two.
+    EXPECT_NE(message.find("rank 1 never began it (it began 1 collective, this rank 2): it "
+                           "exited or hung before it: "),
+              std::string::npos)
+        << message;
   }
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 10.0);
 }

@@ -12,6 +12,7 @@
 #include <torch/version.h>
 
 #include <cstdlib>
+#include <functional>
 #include <map>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
@@ -36,9 +37,19 @@ std::shared_ptr<::gloo::transport::Device> gloo_device() {
 
 }  // namespace
 
+// Every collective is preceded by a progress note in the store: "progress/<rank>" = how many
+// collectives this rank has begun. All ranks run the same sequence of collectives, so when one
+// times out, a peer whose count is lower never reached it: that is the rank to name.
 struct Communicator::Impl {
+  c10::intrusive_ptr<c10d::TCPStore> tcp;
   c10::intrusive_ptr<c10d::Store> store;
   c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
+  int64_t begun = 0;
+
+  void run(const DistEnv& env, const std::string& what,
+           const std::function<c10::intrusive_ptr<c10d::Work>()>& launch);
+  void note_progress(const DistEnv& env, const std::string& what);
+  std::string who_is_behind(const DistEnv& env);
 };
 
 Communicator::Communicator(const DistEnv& env, std::chrono::milliseconds timeout)
@@ -66,10 +77,10 @@ Communicator::Communicator(const DistEnv& env, std::chrono::milliseconds timeout
     // without libuv. Clients speak the same protocol to either.
     options.useLibUV = false;
 #endif
-    auto tcp = c10::make_intrusive<c10d::TCPStore>(env.master_addr, options);
+    impl_->tcp = c10::make_intrusive<c10d::TCPStore>(env.master_addr, options);
     // Keys of our own, apart from the agent's, and fresh for a restarted attempt.
     impl_->store = c10::make_intrusive<c10d::PrefixStore>(
-        "mtst/attempt_" + std::to_string(env.restart_count), tcp);
+        "mtst/attempt_" + std::to_string(env.restart_count), impl_->tcp);
     auto gloo = c10d::ProcessGroupGloo::Options::create(timeout);
     gloo->devices.push_back(gloo_device());
     impl_->group =
@@ -94,20 +105,73 @@ bool peer_lost(const std::string& message) {
   return false;
 }
 
-template <typename Launch>
-void run_collective(const DistEnv& env, const std::string& what, Launch launch) {
+std::string rank_of(const DistEnv& env) {
+  return "rank " + std::to_string(env.rank) + " of " + std::to_string(env.world_size);
+}
+
+std::string progress_key(int rank) { return "progress/" + std::to_string(rank); }
+
+}  // namespace
+
+void Communicator::Impl::note_progress(const DistEnv& env, const std::string& what) {
+  const std::string count = std::to_string(++begun);
+  try {
+    store->set(progress_key(env.rank), std::vector<uint8_t>(count.begin(), count.end()));
+  } catch (const std::exception& e) {
+    throw Error(rank_of(env) + ": " + what +
+                " failed: the job's store stopped answering (its host, rank 0 or torchrun's "
+                "agent, exited or hung): " +
+                first_line(e.what()));
+  }
+}
+
+std::string Communicator::Impl::who_is_behind(const DistEnv& env) {
+  std::string ranks, counts;
+  int late = 0;
+  try {
+    tcp->setTimeout(std::chrono::seconds(5));  // the store answers at once, or not at all
+    for (int r = 0; r < env.world_size; ++r) {
+      if (r == env.rank) continue;
+      int64_t count = 0;
+      if (store->check({progress_key(r)})) {
+        const auto bytes = store->get(progress_key(r));
+        count = std::stoll(std::string(bytes.begin(), bytes.end()));
+      }
+      if (count >= begun) continue;
+      ranks += (late ? ", " : "") + std::to_string(r);
+      counts += (late++ ? ", " : "") + std::to_string(count);
+    }
+  } catch (const std::exception&) {
+    return "another rank exited or hung, and the job's store does not answer either: its host "
+           "(rank 0, or torchrun's agent) is the likely one";
+  }
+  if (late == 0 && env.world_size == 2) {
+    return "rank " + std::to_string(1 - env.rank) +
+           " began it too, then stopped answering: it exited or hung inside it, or the network "
+           "between the two failed";
+  }
+  if (late == 0) {
+    return "every rank began it, so one exited or hung inside it, or the network between the "
+           "ranks failed";
+  }
+  const bool one = late == 1;
+  return std::string(one ? "rank " : "ranks ") + ranks + " never began it (" +
+         (one ? "it" : "they") + " began " + counts +
+         (counts == "1" ? " collective" : " collectives") + ", this rank " + std::to_string(begun) +
+         "): " + (one ? "it" : "they") + " exited or hung before it";
+}
+
+void Communicator::Impl::run(const DistEnv& env, const std::string& what,
+                             const std::function<c10::intrusive_ptr<c10d::Work>()>& launch) {
+  note_progress(env, what);
   try {
     launch()->wait();
   } catch (const std::exception& e) {
     const std::string detail = first_line(e.what());
-    throw Error("rank " + std::to_string(env.rank) + " of " + std::to_string(env.world_size) +
-                ": " + what + " failed" +
-                (peer_lost(detail) ? " (another rank exited or stopped responding)" : "") + ": " +
-                detail);
+    throw Error(rank_of(env) + ": " + what +
+                " failed: " + (peer_lost(detail) ? who_is_behind(env) + ": " : "") + detail);
   }
 }
-
-}  // namespace
 
 void Communicator::allreduce_sum(std::vector<at::Tensor>& tensors, const std::string& what) {
   // One flat buffer per dtype: Gloo reduces a list of same-shaped tensors, and one message per
@@ -120,7 +184,7 @@ void Communicator::allreduce_sum(std::vector<at::Tensor>& tensors, const std::st
     std::vector<at::Tensor> bucket{at::cat(flat_parts)};
     c10d::AllreduceOptions options;
     options.reduceOp = c10d::ReduceOp::SUM;
-    run_collective(env_, what, [&] { return impl_->group->allreduce(bucket, options); });
+    impl_->run(env_, what, [&] { return impl_->group->allreduce(bucket, options); });
     int64_t offset = 0;
     for (auto* t : group) {
       t->copy_(bucket[0].narrow(0, offset, t->numel()).view(t->sizes()));
@@ -133,7 +197,7 @@ void Communicator::allreduce_max(at::Tensor& tensor, const std::string& what) {
   std::vector<at::Tensor> tensors{tensor};
   c10d::AllreduceOptions options;
   options.reduceOp = c10d::ReduceOp::MAX;
-  run_collective(env_, what, [&] { return impl_->group->allreduce(tensors, options); });
+  impl_->run(env_, what, [&] { return impl_->group->allreduce(tensors, options); });
 }
 
 void Communicator::broadcast(std::vector<at::Tensor>& tensors, int root, const std::string& what) {
@@ -141,7 +205,7 @@ void Communicator::broadcast(std::vector<at::Tensor>& tensors, int root, const s
     std::vector<at::Tensor> one{t};
     c10d::BroadcastOptions options;
     options.rootRank = root;
-    run_collective(env_, what, [&] { return impl_->group->broadcast(one, options); });
+    impl_->run(env_, what, [&] { return impl_->group->broadcast(one, options); });
   }
 }
 
@@ -159,7 +223,7 @@ at::Tensor Communicator::allgather_rows(const at::Tensor& local, const std::stri
   std::vector<at::Tensor> inputs{padded};
   std::vector<std::vector<at::Tensor>> outputs(1);
   for (int r = 0; r < env_.world_size; ++r) outputs[0].push_back(at::empty(shape, local.options()));
-  run_collective(env_, what, [&] { return impl_->group->allgather(outputs, inputs); });
+  impl_->run(env_, what, [&] { return impl_->group->allgather(outputs, inputs); });
   std::vector<at::Tensor> parts;
   for (int r = 0; r < env_.world_size; ++r) {
     parts.push_back(outputs[0][static_cast<size_t>(r)].narrow(0, 0, counts[r].item<int64_t>()));
@@ -168,7 +232,7 @@ at::Tensor Communicator::allgather_rows(const at::Tensor& local, const std::stri
 }
 
 void Communicator::barrier(const std::string& what) {
-  run_collective(env_, what, [&] { return impl_->group->barrier(); });
+  impl_->run(env_, what, [&] { return impl_->group->barrier(); });
 }
 
 }  // namespace mtst

@@ -44,6 +44,8 @@ pid_t start_rank(int rank, int nproc, int port, const std::vector<std::string>& 
 }
 
 std::string describe(int status) {
+  // mtst's own errors exit 1 after their one line: that line says why (a peer's name, too).
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 1) return "stopped on the error above";
   if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
   if (WIFSIGNALED(status)) {
     const int sig = WTERMSIG(status);
@@ -79,7 +81,10 @@ int launch_local_ranks(int nproc, const std::vector<std::string>& args) {
   std::vector<std::pair<int, int>> failures;  // (rank, wait status), in reaping order
   Clock::time_point first_failure{}, kill_at = Clock::time_point::max();
   auto stop_all = [&](int sig) {
-    for (const auto& entry : running) kill(entry.first, sig);
+    for (const auto& entry : running) {
+      kill(entry.first, sig);
+      kill(entry.first, SIGCONT);  // a stopped rank (SIGSTOP, a debugger's) takes it now
+    }
   };
   while (!running.empty() || (!failures.empty() && !reported)) {
     timespec tick{0, 100 * 1000 * 1000};
