@@ -1,19 +1,49 @@
 // libFuzzer target: the inputs of encode/predict, as a text file and as .jsonl ("text" fields).
-// Each must return texts (a text file: one per line) or throw mtst::Error.
+// Each must return texts (a text file: one per line) or throw mtst::Error. Differential: the
+// shards K/N of a file, read one after the other, hold exactly the texts of the whole file.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "fuzz_util.h"
 #include "mtst/error.h"
 #include "mtst/io/text_input.h"
 
+namespace {
+
+std::vector<std::string> read_shard(const std::string& path, size_t index, size_t count) {
+  mtst::TextRecordReader reader(path, mtst::InputShard{index, count});
+  std::vector<std::string> texts;
+  std::string text;
+  while (reader.next([&text](std::string_view piece) {
+    text.append(piece);
+    return true;
+  })) {
+    texts.push_back(std::move(text));
+    text.clear();
+  }
+  return texts;
+}
+
+}  // namespace
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto& dir = mtst::fuzz::scratch_dir();
   for (const char* name : {"input.txt", "input.jsonl"}) {
     mtst::fuzz::write_bytes(dir / name, data, size);
+    const std::string path = (dir / name).string();
+    std::vector<std::string> whole;
     try {
-      mtst::read_texts((dir / name).string());
+      whole = mtst::read_texts(path);
     } catch (const mtst::Error&) {
+      continue;
+    }
+    for (size_t count : {2, 3, 7}) {
+      std::vector<std::string> joined;
+      for (size_t k = 0; k < count; ++k) {
+        for (auto& text : read_shard(path, k, count)) joined.push_back(std::move(text));
+      }
+      if (joined != whole) mtst::fuzz::invariant_broken();
     }
   }
   return 0;
