@@ -56,8 +56,9 @@ int rank_threads(int configured, const DistEnv& env) {
   return std::max(1, physical_cores() / ranks_here);
 }
 
+void train(const TrainArgs& args, const DistEnv& env, Communicator* communicator);
+
 void run_train(const TrainArgs& args) {
-  namespace fs = std::filesystem;
   const auto env = DistEnv::from_environment();
   if (args.nproc > 0) {
     if (env.distributed()) throw Error("--nproc starts its own ranks: drop it under torchrun");
@@ -67,13 +68,25 @@ void run_train(const TrainArgs& args) {
     return;
   }
   if (!(args.dist_timeout > 0)) throw Error("--dist-timeout must be > 0 seconds");
-  std::unique_ptr<Communicator> communicator;
-  if (env.distributed()) {
-    communicator = std::make_unique<Communicator>(
-        env, std::chrono::milliseconds(static_cast<int64_t>(args.dist_timeout * 1000)));
+  if (!env.distributed()) return train(args, env, nullptr);
+  auto communicator = std::make_unique<Communicator>(
+      env, std::chrono::milliseconds(static_cast<int64_t>(args.dist_timeout * 1000)));
+  try {
+    train(args, env, communicator.get());
+  } catch (const std::exception& e) {
+    // A rank of a failed job leaves at once, its one line written: c10d's threads (Gloo's, the
+    // store's) may still wait on a silent peer, and the destructors of the process group and
+    // of libtorch at exit would wait with them. Checkpoints are whole already (atomic).
+    const bool ours = dynamic_cast<const Error*>(&e) != nullptr;
+    std::cerr << (ours ? "mtst: error: " : "mtst: internal error: ") << e.what() << std::endl;
+    std::_Exit(1);
   }
+}
+
+void train(const TrainArgs& args, const DistEnv& env, Communicator* communicator) {
+  namespace fs = std::filesystem;
   TrainerOptions options;
-  options.communicator = communicator.get();
+  options.communicator = communicator;
   options.progress = !args.quiet;
   options.overwrite = args.overwrite;
   TrainConfig config;

@@ -13,7 +13,9 @@
 
 #include <cstdlib>
 #include <functional>
+#include <future>
 #include <map>
+#include <thread>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
@@ -125,25 +127,26 @@ void Communicator::Impl::note_progress(const DistEnv& env, const std::string& wh
   }
 }
 
-std::string Communicator::Impl::who_is_behind(const DistEnv& env) {
+namespace {
+
+constexpr const char* kStoreSilent =
+    "another rank exited or hung, and the job's store does not answer either: its host (rank 0, "
+    "or torchrun's agent) is the likely one";
+
+// The ranks whose progress note is below BEGUN, in words (see Impl).
+std::string describe_laggards(c10d::Store& store, const DistEnv& env, int64_t begun) {
   std::string ranks, counts;
   int late = 0;
-  try {
-    tcp->setTimeout(std::chrono::seconds(5));  // the store answers at once, or not at all
-    for (int r = 0; r < env.world_size; ++r) {
-      if (r == env.rank) continue;
-      int64_t count = 0;
-      if (store->check({progress_key(r)})) {
-        const auto bytes = store->get(progress_key(r));
-        count = std::stoll(std::string(bytes.begin(), bytes.end()));
-      }
-      if (count >= begun) continue;
-      ranks += (late ? ", " : "") + std::to_string(r);
-      counts += (late++ ? ", " : "") + std::to_string(count);
+  for (int r = 0; r < env.world_size; ++r) {
+    if (r == env.rank) continue;
+    int64_t count = 0;
+    if (store.check({progress_key(r)})) {
+      const auto bytes = store.get(progress_key(r));
+      count = std::stoll(std::string(bytes.begin(), bytes.end()));
     }
-  } catch (const std::exception&) {
-    return "another rank exited or hung, and the job's store does not answer either: its host "
-           "(rank 0, or torchrun's agent) is the likely one";
+    if (count >= begun) continue;
+    ranks += (late ? ", " : "") + std::to_string(r);
+    counts += (late++ ? ", " : "") + std::to_string(count);
   }
   if (late == 0 && env.world_size == 2) {
     return "rank " + std::to_string(1 - env.rank) +
@@ -159,6 +162,26 @@ std::string Communicator::Impl::who_is_behind(const DistEnv& env) {
          (one ? "it" : "they") + " began " + counts +
          (counts == "1" ? " collective" : " collectives") + ", this rank " + std::to_string(begun) +
          "): " + (one ? "it" : "they") + " exited or hung before it";
+}
+
+}  // namespace
+
+std::string Communicator::Impl::who_is_behind(const DistEnv& env) {
+  // The store may be as silent as the peer (its host hung), and not every libtorch bounds a
+  // store query by the store's timeout (2.11's check() waits on): ask on a thread of its own
+  // and wait 5 s at most. A thread left waiting holds its own references to the store.
+  auto answer = std::make_shared<std::promise<std::string>>();
+  auto future = answer->get_future();
+  std::thread([answer, store = store, tcp = tcp, env, begun = begun] {
+    try {
+      tcp->setTimeout(std::chrono::seconds(5));
+      answer->set_value(describe_laggards(*store, env, begun));
+    } catch (const std::exception&) {
+      answer->set_value(kStoreSilent);
+    }
+  }).detach();
+  if (future.wait_for(std::chrono::seconds(6)) != std::future_status::ready) return kStoreSilent;
+  return future.get();
 }
 
 void Communicator::Impl::run(const DistEnv& env, const std::string& what,
