@@ -9,24 +9,6 @@
 #include "mtst/error.h"
 #include "mtst/io/text_input.h"
 
-namespace {
-
-std::vector<std::string> read_shard(const std::string& path, size_t index, size_t count) {
-  mtst::TextRecordReader reader(path, mtst::InputShard{index, count});
-  std::vector<std::string> texts;
-  std::string text;
-  while (reader.next([&text](std::string_view piece) {
-    text.append(piece);
-    return true;
-  })) {
-    texts.push_back(std::move(text));
-    text.clear();
-  }
-  return texts;
-}
-
-}  // namespace
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto& dir = mtst::fuzz::scratch_dir();
   for (const char* name : {"input.txt", "input.jsonl"}) {
@@ -41,7 +23,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (size_t count : {2, 3, 7}) {
       std::vector<std::string> joined;
       for (size_t k = 0; k < count; ++k) {
-        for (auto& text : read_shard(path, k, count)) joined.push_back(std::move(text));
+        for (auto& text : mtst::read_texts(path, {k, count})) joined.push_back(std::move(text));
       }
       if (joined != whole) mtst::fuzz::invariant_broken();
     }

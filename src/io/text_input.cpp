@@ -177,8 +177,8 @@ bool TextRecordReader::next(const std::function<bool(std::string_view)>& sink) {
   return false;
 }
 
-std::vector<std::string> read_texts(const std::string& path) {
-  TextRecordReader reader(path);
+std::vector<std::string> read_texts(const std::string& path, InputShard shard) {
+  TextRecordReader reader(path, shard);
   std::vector<std::string> texts;
   std::string text;
   while (reader.next([&text](std::string_view piece) {

@@ -64,7 +64,7 @@ class TextRecordReader {
   bool eof_ = false;
 };
 
-// Every text of PATH, in order (for commands that need them all at once).
-std::vector<std::string> read_texts(const std::string& path);
+// Every text of PATH (or of one SHARD of it), in order, for callers that need them at once.
+std::vector<std::string> read_texts(const std::string& path, InputShard shard = {});
 
 }  // namespace mtst
