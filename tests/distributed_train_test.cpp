@@ -2,7 +2,8 @@
 // loopback) against the one-process run with the same global batch, which is the oracle: the
 // same losses at every logged step and the same final weights within 1e-5 (fp32, dropout off),
 // with the backbone trained, with the frozen-backbone cache built sharded, with batches that
-// split unevenly or leave a task out of a step, and across a resume with another world size. A rank
+// split unevenly or leave a task out of a step, with gradients summed during backward in one
+// bucket or many or after backward, and across a resume with another world size. A rank
 // killed mid-run ends the job in bounded time with one line naming it, and the last checkpoint
 // still loads.
 #include <gtest/gtest.h>
@@ -53,15 +54,18 @@ void expect_same_tensors(const fs::path& a, const fs::path& b) {
   }
 }
 
-// Trains CONFIG with one process and with --nproc 2; losses, validation and weights must agree.
-void expect_two_ranks_follow_one(const nlohmann::json& config) {
+// Trains CONFIG with one process and with --nproc 2 (and FLAGS); losses, validation and weights
+// must agree, and the job's last line must say SAID.
+void expect_two_ranks_follow_one(const nlohmann::json& config, const std::string& flags = "",
+                                 const std::string& said = "") {
   TempDir tmp;
   test::write_file(tmp / "config.json", config.dump());
   const std::string base = "train --quiet --config " + quoted(tmp / "config.json");
   const auto one = run_mtst(base + " --output " + quoted(tmp / "one"));
   ASSERT_EQ(one.exit_code, 0) << one.err;
-  const auto two = run_mtst(base + " --nproc 2 --output " + quoted(tmp / "two"));
+  const auto two = run_mtst(base + " --nproc 2 " + flags + " --output " + quoted(tmp / "two"));
   ASSERT_EQ(two.exit_code, 0) << two.err;
+  EXPECT_NE(two.err.find(said), std::string::npos) << two.err;
   const auto a = metrics(tmp / "one"), b = metrics(tmp / "two");
   ASSERT_EQ(a.size(), b.size());
   ASSERT_FALSE(a.empty());
@@ -80,7 +84,17 @@ void expect_two_ranks_follow_one(const nlohmann::json& config) {
 }
 
 TEST(DistributedTrain, TwoRanksFollowTheOneProcessRun) {
-  expect_two_ranks_follow_one(deterministic_config());
+  // The first step, summed after backward, shows which parameters never get a gradient (the
+  // pooler); every later one sums during backward (here in one bucket: the model is 4 MB).
+  expect_two_ranks_follow_one(deterministic_config(), "",
+                              "2 ranks, gradients summed during backward in 7 of 8 steps");
+}
+
+TEST(DistributedTrain, SmallBucketsDuringBackwardAndSumsAfterItFollowOneProcessAlike) {
+  expect_two_ranks_follow_one(deterministic_config(), "--grad-bucket-mb 0.004",
+                              "gradients summed during backward in 7 of 8 steps");
+  expect_two_ranks_follow_one(deterministic_config(), "--no-grad-overlap",
+                              "gradients summed during backward in 0 of 8 steps");
 }
 
 TEST(DistributedTrain, TwoRanksFollowTheOneProcessRunOnTheFrozenBackboneCache) {

@@ -29,6 +29,8 @@ struct TrainArgs {
   bool quiet = false;
   int nproc = 0;              // > 0: start this many local ranks
   double dist_timeout = 300;  // seconds: rendezvous and every collective
+  bool no_grad_overlap = false;
+  double grad_bucket_mb = 25;
 };
 
 // The command line each rank of --nproc runs: the same, without --nproc.
@@ -45,6 +47,8 @@ std::vector<std::string> rank_args(const TrainArgs& args) {
   out.insert(out.end(), {"--dist-timeout", std::to_string(args.dist_timeout)});
   if (args.overwrite) out.push_back("--overwrite");
   if (args.quiet) out.push_back("--quiet");
+  if (args.no_grad_overlap) out.push_back("--no-grad-overlap");
+  out.insert(out.end(), {"--grad-bucket-mb", std::to_string(args.grad_bucket_mb)});
   return out;
 }
 
@@ -89,6 +93,8 @@ void train(const TrainArgs& args, const DistEnv& env, Communicator* communicator
   options.communicator = communicator;
   options.progress = !args.quiet;
   options.overwrite = args.overwrite;
+  options.overlap_gradients = !args.no_grad_overlap;
+  options.gradient_bucket_bytes = static_cast<int64_t>(args.grad_bucket_mb * (1 << 20));
   TrainConfig config;
   auto overrides = args.overrides;
   if (!args.device.empty()) overrides.push_back("training.device=\"" + args.device + "\"");
@@ -128,8 +134,12 @@ void train(const TrainArgs& args, const DistEnv& env, Communicator* communicator
   const auto result = trainer.run();
   if (env.rank != 0) return;
   std::cerr << "trained " << result.steps << " steps in " << result.seconds << " s"
-            << (result.early_stopped ? " (early stop)" : "")
-            << "; model: " << (options.output_dir / "final").string() << "\n";
+            << (result.early_stopped ? " (early stop)" : "");
+  if (env.distributed()) {
+    std::cerr << "; " << env.world_size << " ranks, gradients summed during backward in "
+              << result.overlapped_steps << " of " << result.steps_run << " steps";
+  }
+  std::cerr << "; model: " << (options.output_dir / "final").string() << "\n";
 }
 
 }  // namespace
@@ -151,6 +161,11 @@ void add_train_command(CLI::App& app) {
       ->check(CLI::Range(1, 1024));
   cmd->add_option("--dist-timeout", args->dist_timeout,
                   "Seconds a rank waits for the others (rendezvous, each collective)");
+  cmd->add_flag("--no-grad-overlap", args->no_grad_overlap,
+                "In a job, sum the gradients after backward instead of during it");
+  cmd->add_option("--grad-bucket-mb", args->grad_bucket_mb,
+                  "In a job, the most MiB of gradients one all-reduce carries (default 25)")
+      ->check(CLI::Range(0.001, 1024.0));
   cmd->callback([args] { run_train(*args); });
 }
 

@@ -19,6 +19,8 @@
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#include <utility>
+#include <vector>
 
 #include "mtst/error.h"
 
@@ -47,11 +49,21 @@ struct Communicator::Impl {
   c10::intrusive_ptr<c10d::Store> store;
   c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
   int64_t begun = 0;
+  struct InFlight {
+    std::string what;
+    int64_t number = 0;  // this rank's count of collectives begun, this one included
+    c10::intrusive_ptr<c10d::Work> work;
+  };
+  std::vector<InFlight> started;
 
-  void run(const DistEnv& env, const std::string& what,
-           const std::function<c10::intrusive_ptr<c10d::Work>()>& launch);
+  using Launch = std::function<c10::intrusive_ptr<c10d::Work>()>;
+  void run(const DistEnv& env, const std::string& what, const Launch& launch);
+  InFlight begin(const DistEnv& env, const std::string& what, const Launch& launch);
+  void finish(const DistEnv& env, const InFlight& collective);
+  [[noreturn]] void fail(const DistEnv& env, const std::string& what, int64_t number,
+                         const std::exception& e);
   void note_progress(const DistEnv& env, const std::string& what);
-  std::string who_is_behind(const DistEnv& env);
+  std::string who_is_behind(const DistEnv& env, int64_t number);
 };
 
 Communicator::Communicator(const DistEnv& env, std::chrono::milliseconds timeout)
@@ -100,8 +112,9 @@ namespace {
 
 // Gloo's words for a peer that is gone or silent.
 bool peer_lost(const std::string& message) {
+  // "pair closure": a collective in flight beside one that timed out (Gloo closed the pair).
   for (const char* sign : {"Connection closed", "Connection reset", "Timed out", "timed out",
-                           "Broken pipe", "Connection refused"}) {
+                           "Broken pipe", "Connection refused", "pair closure"}) {
     if (message.find(sign) != std::string::npos) return true;
   }
   return false;
@@ -133,7 +146,7 @@ constexpr const char* kStoreSilent =
     "another rank exited or hung, and the job's store does not answer either: its host (rank 0, "
     "or torchrun's agent) is the likely one";
 
-// The ranks whose progress note is below BEGUN, in words (see Impl).
+// The ranks whose progress note is below BEGUN (the failed collective's number), in words.
 std::string describe_laggards(c10d::Store& store, const DistEnv& env, int64_t begun) {
   std::string ranks, counts;
   int late = 0;
@@ -166,16 +179,16 @@ std::string describe_laggards(c10d::Store& store, const DistEnv& env, int64_t be
 
 }  // namespace
 
-std::string Communicator::Impl::who_is_behind(const DistEnv& env) {
+std::string Communicator::Impl::who_is_behind(const DistEnv& env, int64_t number) {
   // The store may be as silent as the peer (its host hung), and not every libtorch bounds a
   // store query by the store's timeout (2.11's check() waits on): ask on a thread of its own
   // and wait 5 s at most. A thread left waiting holds its own references to the store.
   auto answer = std::make_shared<std::promise<std::string>>();
   auto future = answer->get_future();
-  std::thread([answer, store = store, tcp = tcp, env, begun = begun] {
+  std::thread([answer, store = store, tcp = tcp, env, number] {
     try {
       tcp->setTimeout(std::chrono::seconds(5));
-      answer->set_value(describe_laggards(*store, env, begun));
+      answer->set_value(describe_laggards(*store, env, number));
     } catch (const std::exception&) {
       answer->set_value(kStoreSilent);
     }
@@ -184,16 +197,50 @@ std::string Communicator::Impl::who_is_behind(const DistEnv& env) {
   return future.get();
 }
 
-void Communicator::Impl::run(const DistEnv& env, const std::string& what,
-                             const std::function<c10::intrusive_ptr<c10d::Work>()>& launch) {
+void Communicator::Impl::fail(const DistEnv& env, const std::string& what, int64_t number,
+                              const std::exception& e) {
+  const std::string detail = first_line(e.what());
+  throw Error(rank_of(env) + ": " + what +
+              " failed: " + (peer_lost(detail) ? who_is_behind(env, number) + ": " : "") + detail);
+}
+
+Communicator::Impl::InFlight Communicator::Impl::begin(const DistEnv& env, const std::string& what,
+                                                       const Launch& launch) {
   note_progress(env, what);
   try {
-    launch()->wait();
+    return {what, begun, launch()};
   } catch (const std::exception& e) {
-    const std::string detail = first_line(e.what());
-    throw Error(rank_of(env) + ": " + what +
-                " failed: " + (peer_lost(detail) ? who_is_behind(env) + ": " : "") + detail);
+    fail(env, what, begun, e);
   }
+}
+
+void Communicator::Impl::finish(const DistEnv& env, const InFlight& collective) {
+  try {
+    collective.work->wait();
+  } catch (const std::exception& e) {
+    fail(env, collective.what, collective.number, e);
+  }
+}
+
+void Communicator::Impl::run(const DistEnv& env, const std::string& what, const Launch& launch) {
+  finish(env, begin(env, what, launch));
+}
+
+void Communicator::start_allreduce_sum(const at::Tensor& flat, const std::string& what) {
+  if (!flat.is_contiguous() || flat.dim() != 1) {
+    throw Error("start_allreduce_sum: " + what + ": the tensor must be flat and contiguous");
+  }
+  std::vector<at::Tensor> tensors{flat};
+  c10d::AllreduceOptions options;
+  options.reduceOp = c10d::ReduceOp::SUM;
+  impl_->started.push_back(
+      impl_->begin(env_, what, [&] { return impl_->group->allreduce(tensors, options); }));
+}
+
+void Communicator::wait_started() {
+  auto started = std::move(impl_->started);
+  impl_->started.clear();
+  for (const auto& collective : started) impl_->finish(env_, collective);
 }
 
 void Communicator::allreduce_sum(std::vector<at::Tensor>& tensors, const std::string& what) {

@@ -100,7 +100,9 @@ TrainableParameters apply_freeze(MultiTaskModel& model, const FreezePolicy& poli
     const bool frozen = policy.kind == FreezePolicy::Kind::kHead && policy.task == task;
     for (auto& p : model->head(task)->parameters()) {
       p.requires_grad_(!frozen);
-      if (!frozen) trainable.heads.push_back(p);
+      if (frozen) continue;
+      trainable.heads.push_back(p);
+      trainable.head_tasks.push_back(task);
     }
   }
   return trainable;

@@ -21,26 +21,27 @@ std::vector<bool> gradients_anywhere(const std::vector<at::Tensor>& parameters,
 
 }  // namespace
 
-void sum_gradients(const std::vector<at::Tensor>& parameters, Communicator& communicator,
-                   int64_t step) {
+std::vector<bool> sum_gradients(const std::vector<at::Tensor>& parameters,
+                                Communicator& communicator, int64_t step, int64_t bucket_bytes) {
   const std::string when = "at step " + std::to_string(step + 1);
   const auto anywhere = gradients_anywhere(parameters, communicator, when);
   std::vector<at::Tensor> bucket;
-  int64_t bucket_bytes = 0;
+  int64_t bytes = 0;
   auto flush = [&] {
     communicator.allreduce_sum(bucket, "gradient all-reduce " + when);
     bucket.clear();
-    bucket_bytes = 0;
+    bytes = 0;
   };
   for (size_t i = 0; i < parameters.size(); ++i) {
     if (!anywhere[i]) continue;
     auto p = parameters[i];
     if (!p.grad().defined()) p.mutable_grad() = at::zeros_like(p);
     bucket.push_back(p.grad());
-    bucket_bytes += p.grad().numel() * static_cast<int64_t>(p.grad().element_size());
-    if (bucket_bytes >= kGradientBucketBytes) flush();
+    bytes += p.grad().numel() * static_cast<int64_t>(p.grad().element_size());
+    if (bytes >= bucket_bytes) flush();
   }
   if (!bucket.empty()) flush();
+  return anywhere;
 }
 
 }  // namespace mtst

@@ -63,6 +63,9 @@ size_t Trainer::Impl::train_step() {
                    plan[t].begin() + static_cast<std::ptrdiff_t>(range.end));
     samples += plan[t].size();
   }
+  const auto owners_anywhere = owners_with_rows(plan);
+  const bool overlapped = overlap && overlap->knows(owners_anywhere);
+  if (overlapped) overlap->begin(owners_with_rows(mine), owners_anywhere, step);
   StepLoss loss;
   if (cached) {
     std::vector<CachedBatch> batches;
@@ -91,15 +94,32 @@ size_t Trainer::Impl::train_step() {
     }
     loss = forward_backward(model, batches, config.precision, &scale);
   }
-  if (distributed()) synchronize(loss);
+  if (distributed()) synchronize(loss, overlapped, owners_anywhere);
   optimizer->step(config.grad_clip);
   ++step;
   losses.push_back(loss.combined);
   return samples;
 }
 
-void Trainer::Impl::synchronize(StepLoss& loss) {
-  sum_gradients(trainable, *comm, step);
+std::vector<bool> Trainer::Impl::owners_with_rows(
+    const std::vector<std::vector<size_t>>& rows) const {
+  std::vector<bool> present(1 + tasks.size(), false);
+  for (size_t t = 0; t < tasks.size(); ++t) {
+    present[1 + t] = !rows[t].empty();
+    if (present[1 + t] && !cached) present[0] = true;  // the encoder ran
+  }
+  return present;
+}
+
+void Trainer::Impl::synchronize(StepLoss& loss, bool overlapped,
+                                const std::vector<bool>& owners_anywhere) {
+  if (overlapped) {
+    overlap->finish();
+    ++overlapped_steps;
+  } else {
+    const auto anywhere = sum_gradients(trainable, *comm, step, options.gradient_bucket_bytes);
+    if (overlap) overlap->learn(anywhere, owners_anywhere);
+  }
   std::vector<double> values = loss.per_task;
   values.push_back(loss.combined);
   std::vector<at::Tensor> shares{at::tensor(values, at::kDouble)};
@@ -195,6 +215,7 @@ size_t Trainer::run_steps(int64_t n) {
 TrainResult Trainer::run() {
   auto& s = *impl_;
   TrainResult result;
+  const int64_t first_step = s.step;
   const auto start = std::chrono::steady_clock::now();
   ProgressBar progress(s.total_steps, s.options.progress && s.rank() == 0);
   const bool lower_is_better = s.config.early_stopping_monitor == "val_loss";
@@ -325,6 +346,8 @@ TrainResult Trainer::run() {
     s.events->flush();
   }
   result.steps = s.step;
+  result.steps_run = s.step - first_step;
+  result.overlapped_steps = s.overlapped_steps;
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
 }

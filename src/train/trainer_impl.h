@@ -11,10 +11,12 @@
 #include "mtst/model/model_dir.h"
 #include "mtst/text/tokenizer.h"
 #include "mtst/train/adamw.h"
+#include "mtst/train/freeze.h"
 #include "mtst/train/lr_schedule.h"
 #include "mtst/train/sampler.h"
 #include "mtst/train/train_step.h"
 #include "mtst/train/trainer.h"
+#include "train/gradient_overlap.h"
 
 namespace mtst {
 
@@ -55,9 +57,11 @@ struct Trainer::Impl {
   bool stopped = false;
 
   // data parallel (see TrainerOptions::communicator)
-  Communicator* comm = nullptr;       // null or world size 1: one process
-  bool writes = false;                // this process writes output_dir (rank 0 of a job)
-  std::vector<at::Tensor> trainable;  // what the optimizer updates, in its order
+  Communicator* comm = nullptr;              // null or world size 1: one process
+  bool writes = false;                       // this process writes output_dir (rank 0 of a job)
+  std::vector<at::Tensor> trainable;         // what the optimizer updates, in its order
+  std::unique_ptr<GradientOverlap> overlap;  // null: gradients summed after backward
+  int64_t overlapped_steps = 0;
   bool distributed() const { return comm != nullptr && comm->world_size() > 1; }
   int rank() const { return comm ? comm->rank() : 0; }
   int world_size() const { return comm ? comm->world_size() : 1; }
@@ -70,6 +74,7 @@ struct Trainer::Impl {
   void build_model();
   void restore_model(const std::filesystem::path& last_dir);
   void build_optimizer();
+  void build_overlap(const TrainableParameters& params);
   void build_cache();
   void restore_state(const std::filesystem::path& last_dir);
   void prepare_output_dir();
@@ -77,7 +82,8 @@ struct Trainer::Impl {
   // trainer.cpp
   double lr_factor() const;
   size_t train_step();
-  void synchronize(StepLoss& loss);
+  std::vector<bool> owners_with_rows(const std::vector<std::vector<size_t>>& rows) const;
+  void synchronize(StepLoss& loss, bool overlapped, const std::vector<bool>& owners_anywhere);
   at::Tensor embed_texts(const std::vector<std::string>& texts) const;
   at::Tensor embed_ids(const std::vector<std::vector<int64_t>>& ids) const;
   void broadcast_parameters();

@@ -2,6 +2,7 @@
 // optimizer groups, the frozen-backbone cache and the output directory (see trainer.h).
 #include <torch/utils.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -170,6 +171,21 @@ void Trainer::Impl::restore_model(const fs::path& last_dir) {
   }
 }
 
+// Gradient sums during backward: each trainable parameter's owner is the encoder (0) or the
+// head of task t (1 + t), whose presence in a step the sampler's plan tells.
+void Trainer::Impl::build_overlap(const TrainableParameters& params) {
+  std::vector<size_t> owners(params.backbone.size(), 0);
+  for (const auto& name : params.head_tasks) {
+    size_t t = 0;
+    while (tasks[t].name != name) ++t;  // every head is a task's
+    owners.push_back(1 + t);
+  }
+  const int64_t bucket = options.gradient_bucket_bytes;
+  overlap = std::make_unique<GradientOverlap>(
+      trainable, owners, 1 + tasks.size(), *comm,
+      GradientOverlap::Sizes{std::min(bucket, int64_t{1} << 20), bucket});
+}
+
 void Trainer::Impl::build_optimizer() {
   const auto policy = FreezePolicy::parse(config.freeze);
   backbone_frozen = policy.backbone_frozen();
@@ -190,6 +206,7 @@ void Trainer::Impl::build_optimizer() {
   add_groups(params.heads, config.lr_heads);
   trainable = params.backbone;
   trainable.insert(trainable.end(), params.heads.begin(), params.heads.end());
+  if (distributed() && options.overlap_gradients) build_overlap(params);
   optimizer = std::make_unique<FusedAdamW>(groups, config.beta1, config.beta2, config.eps);
 
   std::vector<size_t> sizes;

@@ -43,6 +43,13 @@ class Communicator {
 
   // Element-wise sum over ranks, in place, of contiguous CPU tensors.
   void allreduce_sum(std::vector<at::Tensor>& tensors, const std::string& what);
+  // Starts an element-wise sum over ranks of FLAT (one contiguous CPU tensor), in place, and
+  // returns at once: Gloo runs it on its own threads while the caller computes. Collectives
+  // pair up across ranks by the order they begin, so every rank must begin the same ones in
+  // the same order. wait_started() finishes every started one, in that order; FLAT must not be
+  // touched until then.
+  void start_allreduce_sum(const at::Tensor& flat, const std::string& what);
+  void wait_started();
   // Element-wise max over ranks, in place.
   void allreduce_max(at::Tensor& tensor, const std::string& what);
   // ROOT's values into every rank's tensors, in place.

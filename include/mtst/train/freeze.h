@@ -23,8 +23,9 @@ struct FreezePolicy {
 };
 
 struct TrainableParameters {
-  std::vector<at::Tensor> backbone;  // trainable encoder parameters (the backbone learning rate)
-  std::vector<at::Tensor> heads;     // trainable head parameters (the heads learning rate)
+  std::vector<at::Tensor> backbone;     // trainable encoder parameters (the backbone learning rate)
+  std::vector<at::Tensor> heads;        // trainable head parameters (the heads learning rate)
+  std::vector<std::string> head_tasks;  // the task of each of heads
 };
 
 // Applies POLICY to MODEL (requires_grad per parameter) and returns the trainable parameters.

@@ -35,12 +35,19 @@ struct TrainerOptions {
   // over ranks, so the model follows the one-process run with the same batch size. Rank 0 alone
   // writes output_dir (checkpoints, TensorBoard, metrics) and shows progress.
   Communicator* communicator = nullptr;
+  // In a job: start each bucket's all-reduce during backward as its gradients arrive; false:
+  // sum every gradient after backward (the reference path, gradient_sync.h).
+  bool overlap_gradients = true;
+  // In a job: the most gradient bytes one all-reduce carries (DDP's bucket_cap_mb).
+  int64_t gradient_bucket_bytes = 25 << 20;
 };
 
 struct TrainResult {
   int64_t steps = 0;
   bool early_stopped = false;
   double seconds = 0;              // this invocation's wall time
+  int64_t steps_run = 0;           // this invocation's steps
+  int64_t overlapped_steps = 0;    // of those, steps whose gradient sums began during backward
   nlohmann::json last_validation;  // per task evaluation_json, or null without validation
 };
 
