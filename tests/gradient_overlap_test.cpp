@@ -1,16 +1,18 @@
 // GradientOverlap (gradient sums started during backward) against sum_gradients, the reference
-// path, on two Gloo ranks as two threads of this process. A toy model with an "encoder" (two
-// matrices and a parameter outside the graph, as BERT's pooler) and two "heads" runs steps in
-// which a head has rows on one rank only, a rank has no rows at all, and a head has rows on no
-// rank; the overlapped gradients must equal the reference's bit for bit (a sum of two floats
-// does not depend on the order), be absent where the reference's are, and tiny buckets must
-// start inside backward. A gradient the plan did not foresee fails on every rank alike.
+// path, on two Gloo ranks as two threads of this process. A toy model with an "encoder" (a
+// lookup table, sent as the rows the step looks up, two matrices and a parameter outside the
+// graph, as BERT's pooler) and two "heads" runs steps in which a head has rows on one rank only,
+// a rank has no rows at all, and a head has rows on no rank; the overlapped gradients must equal
+// the reference's bit for bit (a sum of two floats does not depend on the order), be absent
+// where the reference's are, and tiny buckets must start inside backward. A gradient the plan
+// did not foresee fails on every rank alike.
 #include "train/gradient_overlap.h"
 
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <future>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -23,11 +25,19 @@ namespace {
 
 constexpr int64_t kTinyBucket = 64;  // bytes: every parameter a bucket of its own
 
+// The parameters: a lookup table E, matrices W1 and W2, the pooler-like P, heads A and B.
+enum { kE, kW1, kW2, kP, kA, kB };
 // Owner 0 is the encoder, 1 and 2 the heads A and B.
-const std::vector<size_t> kOwners{0, 0, 0, 1, 2};
+const std::vector<size_t> kOwners{0, 0, 0, 0, 1, 2};
+
+// The rows of E each rank looks up, and all of them (as every rank knows from the plan).
+std::vector<int64_t> looked_up(int rank) {
+  return rank == 0 ? std::vector<int64_t>{3, 1, 3} : std::vector<int64_t>{7, 3};
+}
+std::map<size_t, at::Tensor> rows_of_e() { return {{kE, at::tensor({1, 3, 7}, at::kLong)}}; }
 
 std::vector<at::Tensor> toy_parameters() {
-  const std::vector<std::vector<int64_t>> shapes{{6, 8}, {6, 6}, {4}, {3, 6}, {3, 6}};
+  const std::vector<std::vector<int64_t>> shapes{{10, 6}, {6, 8}, {6, 6}, {4}, {3, 6}, {3, 6}};
   std::vector<at::Tensor> params;
   for (size_t k = 0; k < shapes.size(); ++k) {
     const int64_t n = c10::multiply_integers(shapes[k]);
@@ -55,11 +65,12 @@ void backward(const std::vector<at::Tensor>& params, int rank, int64_t step, con
   if (!rows.a && !rows.b) return;
   const auto x = at::cos(at::arange(5 * 8, at::kFloat) * (0.1 + rank) + static_cast<double>(step))
                      .view({5, 8});
-  const auto h = at::matmul(at::tanh(at::matmul(x, params[0].t())), params[1].t());
+  const auto e = params[kE].index_select(0, at::tensor(looked_up(rank), at::kLong)).sum(0);
+  const auto h = at::matmul(at::tanh(at::matmul(x, params[kW1].t())), params[kW2].t()) * e;
   at::Tensor loss = at::zeros({}, at::kFloat);
-  if (rows.a) loss = loss + at::matmul(h, params[3].t()).pow(2).sum();
-  if (rows.b) loss = loss + at::sin(at::matmul(h, params[4].t())).sum();
-  if (rows.pooler) loss = loss + params[2].sum() * h.mean();
+  if (rows.a) loss = loss + at::matmul(h, params[kA].t()).pow(2).sum();
+  if (rows.b) loss = loss + at::sin(at::matmul(h, params[kB].t())).sum();
+  if (rows.pooler) loss = loss + params[kP].sum() * h.mean();
   loss.backward();
 }
 
@@ -79,7 +90,7 @@ int64_t step_both(Communicator& c, GradientOverlap& overlap, std::vector<at::Ten
   const auto anywhere = owners(either(here, other));
   EXPECT_TRUE(overlap.knows(anywhere)) << "step " << step;
   zero_grads(params);
-  overlap.begin(owners(here), anywhere, step);
+  overlap.begin(owners(here), anywhere, step, rows_of_e());
   backward(params, c.rank(), step, ran ? *ran : here);
   overlap.finish();
 
@@ -147,7 +158,7 @@ TEST(GradientOverlap, EqualsTheReferenceSumsWhateverRowsEachRankHolds) {
       in_backward.push_back(step_both(c, overlap, params, static_cast<int64_t>(s) + 2,
                                       zero ? r0 : r1, zero ? r1 : r0));
     }
-    EXPECT_EQ(overlap.bucket_count(), 4);  // the pooler-like parameter is in none
+    EXPECT_EQ(overlap.bucket_count(), 5);  // the pooler-like parameter is in none
     // Head A planned on both ranks, but backward gives it no gradient on either: it must end
     // with none, as in the reference. Its bucket waits, and so do the later ones.
     const Rows b_only{false, true};
@@ -158,8 +169,8 @@ TEST(GradientOverlap, EqualsTheReferenceSumsWhateverRowsEachRankHolds) {
   // holds zeros: first in line, it starts before backward (rank 0, step 1), or later in line,
   // with the bucket before it (rank 1). Without rows, everything starts at once (rank 1,
   // step 2).
-  EXPECT_EQ(a, (std::vector<int64_t>{3, 4, 3, 4, 1}));
-  EXPECT_EQ(b, (std::vector<int64_t>{4, 0, 3, 4, 1}));
+  EXPECT_EQ(a, (std::vector<int64_t>{4, 5, 4, 5, 1}));
+  EXPECT_EQ(b, (std::vector<int64_t>{5, 0, 4, 5, 1}));
 }
 
 TEST(GradientOverlap, AGradientThePlanDidNotForeseeFailsOnEveryRank) {
@@ -169,7 +180,7 @@ TEST(GradientOverlap, AGradientThePlanDidNotForeseeFailsOnEveryRank) {
     learn_until_known(c, overlap, params);
     zero_grads(params);
     const std::vector<bool> all{true, true, true};
-    overlap.begin(all, all, 2);
+    overlap.begin(all, all, 2, rows_of_e());
     backward(params, c.rank(), 2, {true, true, c.rank() == 1});
     try {
       overlap.finish();

@@ -3,6 +3,7 @@
 // under torchrun (or with --nproc N) it is one rank of a data-parallel job (docs/distributed.md).
 #include <chrono>
 #include <cstdlib>
+#include <iomanip>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -138,6 +139,11 @@ void train(const TrainArgs& args, const DistEnv& env, Communicator* communicator
   if (env.distributed()) {
     std::cerr << "; " << env.world_size << " ranks, gradients summed during backward in "
               << result.overlapped_steps << " of " << result.steps_run << " steps";
+    if (result.overlapped_steps > 0) {
+      const double mb = static_cast<double>(result.overlapped_bytes) / 1e6;
+      std::cerr << " (" << std::setprecision(3) << mb / static_cast<double>(result.overlapped_steps)
+                << " MB a step)" << std::setprecision(6);
+    }
   }
   std::cerr << "; model: " << (options.output_dir / "final").string() << "\n";
 }

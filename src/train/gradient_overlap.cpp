@@ -71,8 +71,8 @@ void GradientOverlap::cut_buckets(const std::vector<bool>& owners_anywhere) {
     bucket_of_[k] = static_cast<int64_t>(buckets_.size()) - 1;
     offset_of_[k] = numels.back();
     buckets_.back().members.push_back(k);
-    numels.back() += p.numel();
-    bytes += p.numel() * static_cast<int64_t>(p.element_size());
+    numels.back() += sent_numel(k);
+    bytes += sent_numel(k) * static_cast<int64_t>(p.element_size());
   }
   for (size_t b = 0; b < buckets_.size(); ++b) {
     const auto& first = parameters_[buckets_[b].members[0]];
@@ -80,19 +80,44 @@ void GradientOverlap::cut_buckets(const std::vector<bool>& owners_anywhere) {
   }
 }
 
+int64_t GradientOverlap::sent_numel(size_t index) const {
+  const auto& p = parameters_[index];
+  const auto rows = rows_.find(index);
+  if (rows == rows_.end()) return p.numel();
+  return rows->second.numel() * (p.numel() / p.size(0));
+}
+
 at::Tensor GradientOverlap::slot(size_t index) const {
   const auto& bucket = buckets_[static_cast<size_t>(bucket_of_[index])];
-  return bucket.flat.narrow(0, offset_of_[index], parameters_[index].numel());
+  return bucket.flat.narrow(0, offset_of_[index], sent_numel(index));
+}
+
+// The summed gradient of a bucketed parameter, in its shape (rows sent: zeros elsewhere).
+at::Tensor GradientOverlap::summed_gradient(size_t index) const {
+  const auto& p = parameters_[index];
+  const auto rows = rows_.find(index);
+  if (rows == rows_.end()) return slot(index).view(p.sizes());
+  auto shape = p.sizes().vec();
+  shape[0] = rows->second.numel();
+  return at::zeros_like(p).index_copy_(0, rows->second, slot(index).view(shape));
 }
 
 void GradientOverlap::begin(const std::vector<bool>& owners_here,
-                            const std::vector<bool>& owners_anywhere, int64_t step) {
+                            const std::vector<bool>& owners_anywhere, int64_t step,
+                            std::map<size_t, at::Tensor> rows) {
   if (owners_here.size() != num_owners_ || owners_anywhere.size() != num_owners_) {
     throw Error("gradient overlap: one presence flag per owner is needed");
   }
   if (!knows(owners_anywhere)) throw Error("gradient overlap: the step's parameters are unknown");
+  for (const auto& [index, subset] : rows) {
+    if (index >= parameters_.size() || subset.scalar_type() != at::kLong || subset.dim() != 1 ||
+        parameters_[index].dim() < 1) {
+      throw Error("gradient overlap: rows must be a 1-D int64 tensor of a parameter's rows");
+    }
+  }
   std::lock_guard<std::mutex> lock(mutex_);
   when_ = "at step " + std::to_string(step + 1);
+  rows_ = std::move(rows);
   cut_buckets(owners_anywhere);
   at::NoGradGuard no_grad;
   for (size_t i = 0; i < parameters_.size(); ++i) {
@@ -115,14 +140,16 @@ void GradientOverlap::begin(const std::vector<bool>& owners_here,
 
 void GradientOverlap::arrive(size_t index, const at::Tensor& gradient) {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (!armed_) return;  // a step summed by sum_gradients
+  if (!armed_ || !gradient.defined()) return;  // a step summed by sum_gradients, or no gradient
   if (!expected_here_[index] || arrived_[index]) {
     ++surprises_;
     return;
   }
   arrived_[index] = true;
   at::NoGradGuard no_grad;
-  slot(index).copy_(gradient.reshape({-1}));
+  const auto rows = rows_.find(index);
+  slot(index).copy_(
+      (rows == rows_.end() ? gradient : gradient.index_select(0, rows->second)).reshape({-1}));
   auto& bucket = buckets_[static_cast<size_t>(bucket_of_[index])];
   if (--bucket.pending == 0 && !failure_) {
     try {
@@ -142,6 +169,12 @@ void GradientOverlap::start_ready(bool in_backward) {
     ++next_;
     if (in_backward) ++started_in_backward_;
   }
+}
+
+int64_t GradientOverlap::bucket_bytes() const {
+  int64_t bytes = 0;
+  for (const auto& bucket : buckets_) bytes += bucket.flat.nbytes();
+  return bytes;
 }
 
 at::Tensor GradientOverlap::presence_flags() const {
@@ -178,7 +211,7 @@ void GradientOverlap::finish() {
   for (size_t i = 0; i < parameters_.size(); ++i) {
     auto p = parameters_[i];
     if (bucket_of_[i] >= 0 && f[i] > 0) {
-      p.mutable_grad() = slot(i).view(p.sizes());
+      p.mutable_grad() = summed_gradient(i);
     } else {
       p.mutable_grad().reset();
     }

@@ -14,13 +14,19 @@
 //
 // What the plan cannot tell is a parameter that gets no gradient although its owner runs
 // (BERT's pooler under mean pooling). That is learnt from steps summed by sum_gradients: a step
-// with an owner whose parameters are not all learnt yet goes that way. Internal to src/train.
+// with an owner whose parameters are not all learnt yet goes that way.
+//
+// A lookup table's gradient is zero outside the rows the step looked up (the word embeddings:
+// the step's token ids, which the plan tells every rank too). Given those rows, only they are
+// sent, and the gradient is rebuilt with zeros elsewhere: the same sums, a fraction of the
+// bytes. Internal to src/train.
 #pragma once
 
 #include <ATen/ATen.h>
 
 #include <cstdint>
 #include <exception>
+#include <map>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -50,8 +56,10 @@ class GradientOverlap {
   void learn(const std::vector<bool>& gradient_anywhere, const std::vector<bool>& owners_anywhere);
 
   // Arms the hooks for step STEP (0-based), before its forward pass. Requires knows(anywhere).
+  // ROWS: for a parameter whose gradient is zero on every rank outside some rows of its first
+  // dimension, those rows (sorted, unique, int64); it is sent as those rows only.
   void begin(const std::vector<bool>& owners_here, const std::vector<bool>& owners_anywhere,
-             int64_t step);
+             int64_t step, std::map<size_t, at::Tensor> rows = {});
   // After backward (or without one, when this rank has no rows): starts what is left, waits for
   // every sum and leaves each parameter's summed gradient (or none) in its grad.
   void finish();
@@ -59,6 +67,8 @@ class GradientOverlap {
   // How many buckets the last step started from inside backward, and how many it had.
   int64_t started_in_backward() const { return started_in_backward_; }
   int64_t bucket_count() const { return static_cast<int64_t>(buckets_.size()); }
+  // The gradient bytes the last step's buckets carried.
+  int64_t bucket_bytes() const;
 
  private:
   enum class Known { kNotYet, kGetsGradient, kNever };
@@ -72,6 +82,8 @@ class GradientOverlap {
   void arrive(size_t index, const at::Tensor& gradient);
   void start_ready(bool in_backward);
   at::Tensor slot(size_t index) const;
+  int64_t sent_numel(size_t index) const;
+  at::Tensor summed_gradient(size_t index) const;
   at::Tensor presence_flags() const;
 
   std::vector<at::Tensor> parameters_;
@@ -88,6 +100,7 @@ class GradientOverlap {
   std::string when_;
   std::vector<Bucket> buckets_;
   std::vector<int64_t> bucket_of_, offset_of_;  // bucket_of_ -1: in none this step
+  std::map<size_t, at::Tensor> rows_;           // parameters sent as some rows only
   std::vector<bool> expected_here_, arrived_;
   int64_t surprises_ = 0;  // gradients the plan did not foresee
   size_t next_ = 0;        // the next bucket to start

@@ -65,7 +65,9 @@ size_t Trainer::Impl::train_step() {
   }
   const auto owners_anywhere = owners_with_rows(plan);
   const bool overlapped = overlap && overlap->knows(owners_anywhere);
-  if (overlapped) overlap->begin(owners_with_rows(mine), owners_anywhere, step);
+  if (overlapped) {
+    overlap->begin(owners_with_rows(mine), owners_anywhere, step, rows_looked_up(plan));
+  }
   StepLoss loss;
   if (cached) {
     std::vector<CachedBatch> batches;
@@ -111,11 +113,32 @@ std::vector<bool> Trainer::Impl::owners_with_rows(
   return present;
 }
 
+// The word-embedding rows the step's tokens (on every rank) look up, and the padding's: outside
+// them the table's gradient is zero everywhere, so only they are sent.
+std::map<size_t, at::Tensor> Trainer::Impl::rows_looked_up(
+    const std::vector<std::vector<size_t>>& plan) const {
+  if (word_embeddings < 0 || cached) return {};
+  std::vector<bool> seen(
+      static_cast<size_t>(trainable[static_cast<size_t>(word_embeddings)].size(0)), false);
+  seen.at(static_cast<size_t>(tokenizer->pad_id())) = true;
+  for (size_t t = 0; t < tasks.size(); ++t) {
+    for (size_t i : plan[t]) {
+      for (int64_t id : tasks[t].train_ids[i]) seen.at(static_cast<size_t>(id)) = true;
+    }
+  }
+  std::vector<int64_t> rows;
+  for (size_t id = 0; id < seen.size(); ++id) {
+    if (seen[id]) rows.push_back(static_cast<int64_t>(id));
+  }
+  return {{static_cast<size_t>(word_embeddings), at::tensor(rows, at::kLong)}};
+}
+
 void Trainer::Impl::synchronize(StepLoss& loss, bool overlapped,
                                 const std::vector<bool>& owners_anywhere) {
   if (overlapped) {
     overlap->finish();
     ++overlapped_steps;
+    overlapped_bytes += overlap->bucket_bytes();
   } else {
     const auto anywhere = sum_gradients(trainable, *comm, step, options.gradient_bucket_bytes);
     if (overlap) overlap->learn(anywhere, owners_anywhere);
@@ -348,6 +371,7 @@ TrainResult Trainer::run() {
   result.steps = s.step;
   result.steps_run = s.step - first_step;
   result.overlapped_steps = s.overlapped_steps;
+  result.overlapped_bytes = s.overlapped_bytes;
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <limits>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -61,7 +62,8 @@ struct Trainer::Impl {
   bool writes = false;                       // this process writes output_dir (rank 0 of a job)
   std::vector<at::Tensor> trainable;         // what the optimizer updates, in its order
   std::unique_ptr<GradientOverlap> overlap;  // null: gradients summed after backward
-  int64_t overlapped_steps = 0;
+  int64_t word_embeddings = -1;              // its index in trainable; -1: not trained
+  int64_t overlapped_steps = 0, overlapped_bytes = 0;
   bool distributed() const { return comm != nullptr && comm->world_size() > 1; }
   int rank() const { return comm ? comm->rank() : 0; }
   int world_size() const { return comm ? comm->world_size() : 1; }
@@ -83,6 +85,7 @@ struct Trainer::Impl {
   double lr_factor() const;
   size_t train_step();
   std::vector<bool> owners_with_rows(const std::vector<std::vector<size_t>>& rows) const;
+  std::map<size_t, at::Tensor> rows_looked_up(const std::vector<std::vector<size_t>>& plan) const;
   void synchronize(StepLoss& loss, bool overlapped, const std::vector<bool>& owners_anywhere);
   at::Tensor embed_texts(const std::vector<std::string>& texts) const;
   at::Tensor embed_ids(const std::vector<std::vector<int64_t>>& ids) const;

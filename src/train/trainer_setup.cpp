@@ -172,13 +172,18 @@ void Trainer::Impl::restore_model(const fs::path& last_dir) {
 }
 
 // Gradient sums during backward: each trainable parameter's owner is the encoder (0) or the
-// head of task t (1 + t), whose presence in a step the sampler's plan tells.
+// head of task t (1 + t), whose presence in a step the sampler's plan tells; so does it tell
+// the rows of the word embeddings that the step looks up (rows_looked_up).
 void Trainer::Impl::build_overlap(const TrainableParameters& params) {
   std::vector<size_t> owners(params.backbone.size(), 0);
   for (const auto& name : params.head_tasks) {
     size_t t = 0;
     while (tasks[t].name != name) ++t;  // every head is a task's
     owners.push_back(1 + t);
+  }
+  const auto& table = model->bert->embeddings->word_embeddings->weight;
+  for (size_t k = 0; k < trainable.size(); ++k) {
+    if (trainable[k].is_same(table)) word_embeddings = static_cast<int64_t>(k);
   }
   const int64_t bucket = options.gradient_bucket_bytes;
   overlap = std::make_unique<GradientOverlap>(

@@ -48,6 +48,7 @@ struct TrainResult {
   double seconds = 0;              // this invocation's wall time
   int64_t steps_run = 0;           // this invocation's steps
   int64_t overlapped_steps = 0;    // of those, steps whose gradient sums began during backward
+  int64_t overlapped_bytes = 0;    // the gradient bytes those steps all-reduced
   nlohmann::json last_validation;  // per task evaluation_json, or null without validation
 };
 
