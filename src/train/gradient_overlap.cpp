@@ -1,6 +1,8 @@
 // GradientOverlap (see gradient_overlap.h).
 #include "train/gradient_overlap.h"
 
+#include <ATen/core/grad_mode.h>
+
 #include <utility>
 
 #include "mtst/error.h"
