@@ -120,10 +120,15 @@ std::map<size_t, at::Tensor> Trainer::Impl::rows_looked_up(
   if (word_embeddings < 0 || cached) return {};
   std::vector<bool> seen(
       static_cast<size_t>(trainable[static_cast<size_t>(word_embeddings)].size(0)), false);
-  seen.at(static_cast<size_t>(tokenizer->pad_id())) = true;
+  const auto pad = static_cast<size_t>(tokenizer->pad_id());
+  if (pad < seen.size()) seen[pad] = true;
   for (size_t t = 0; t < tasks.size(); ++t) {
     for (size_t i : plan[t]) {
-      for (int64_t id : tasks[t].train_ids[i]) seen.at(static_cast<size_t>(id)) = true;
+      for (int64_t id : tasks[t].train_ids[i]) {
+        // An id beyond the table: send it whole, and let the lookup report the id.
+        if (id < 0 || static_cast<size_t>(id) >= seen.size()) return {};
+        seen[static_cast<size_t>(id)] = true;
+      }
     }
   }
   std::vector<int64_t> rows;
