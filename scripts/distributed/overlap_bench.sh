@@ -18,21 +18,15 @@ rate=${2:-1gbit}
 steps=${3:-30}
 rounds=${4:-2}
 work=$(mktemp -d)
+. scripts/distributed/host_pair.sh
 cleanup() {
-  ip netns del mtst-b0 2>/dev/null || true
-  ip netns del mtst-b1 2>/dev/null || true
+  host_pair_down mtst-b
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-ip netns add mtst-b0
-ip netns add mtst-b1
-ip link add mtst-bveth0 type veth peer name mtst-bveth1
+host_pair_up mtst-b mtst-bveth 10.78.0
 for h in 0 1; do
-  ip link set mtst-bveth$h netns mtst-b$h
-  ip -n mtst-b$h addr add 10.78.0.$((h + 1))/24 dev mtst-bveth$h
-  ip -n mtst-b$h link set lo up
-  ip -n mtst-b$h link set mtst-bveth$h up
   ip netns exec mtst-b$h tc qdisc add dev mtst-bveth$h root tbf rate "$rate" burst 256kb \
     latency 50ms
 done

@@ -13,9 +13,9 @@ root=$PWD
 command -v ip >/dev/null || { echo "two_hosts: needs iproute2 (ip)" >&2; exit 1; }
 [ -x build/mtst ] || { echo "two_hosts: build/mtst missing: run scripts/build.sh" >&2; exit 1; }
 work=$(mktemp -d)
+. scripts/distributed/host_pair.sh
 cleanup() {
-  ip netns del mtst-h0 2>/dev/null || true
-  ip netns del mtst-h1 2>/dev/null || true
+  host_pair_down mtst-h
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -40,17 +40,7 @@ if [ -z "$config" ]; then
 JSON
 fi
 
-ip netns add mtst-h0
-ip netns add mtst-h1
-ip link add mtst-veth0 type veth peer name mtst-veth1
-ip link set mtst-veth0 netns mtst-h0
-ip link set mtst-veth1 netns mtst-h1
-ip -n mtst-h0 addr add 10.77.0.1/24 dev mtst-veth0
-ip -n mtst-h1 addr add 10.77.0.2/24 dev mtst-veth1
-for h in 0 1; do
-  ip -n mtst-h$h link set lo up
-  ip -n mtst-h$h link set mtst-veth$h up
-done
+host_pair_up mtst-h mtst-veth 10.77.0
 ip -n mtst-h1 route get 10.77.0.1 >/dev/null || { echo "two_hosts: no route between the hosts" >&2; exit 1; }
 
 torchrun=${MTST_VENV:-/opt/mtst/venv}/bin/torchrun
