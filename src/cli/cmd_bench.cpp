@@ -14,6 +14,7 @@
 #include "mtst/error.h"
 #include "mtst/io/text_input.h"
 #include "mtst/model/sentence_encoder.h"
+#include "runtime/kernel_plan.h"
 
 namespace mtst::cli {
 
@@ -83,6 +84,7 @@ void run_bench_encode(const BenchEncodeArgs& args) {
   nlohmann::json out = {{"bench", "encode"},
                         {"engine", "mtst"},
                         {"precision", args.precision},
+                        {"kernels", kernel_plan(exec.precision, exec.device).describe()},
                         {"device", device_name(exec.device)},
                         {"threads", exec.threads},
                         {"batch_size", args.batch_size},

@@ -7,6 +7,8 @@
 
 #include <cmath>
 
+#include "ops/int8_calibration.h"
+#include "ops/linear.h"
 #include "runtime/dnnl_matmul.h"
 #include "runtime/dnnl_norm.h"
 
@@ -23,16 +25,21 @@ constexpr int64_t kLengthMultiple = 8;  // attention group lengths
 // Token rows through the linear layers. bf16 matmuls (brgemm, AMX) JIT-compile per shape, so
 // their row counts are coarse; fp32 ones (gemm:jit) cost ~0.1 ms to create, so rows are kept
 // near the real token count (a multiple of 64 wastes ~2.6 % of the work on the bench corpus).
-int64_t row_multiple(at::ScalarType dtype) { return dtype == at::kBFloat16 ? 64 : 8; }
+// int8 products (brgemm) also JIT per shape.
+int64_t row_multiple(Precision precision) {
+  return precision == Precision::kBf16 || precision == Precision::kInt8 ? 64 : 8;
+}
 }  // namespace
 
 struct InferenceBert::Layer {
-  PackedLinear qkv, attn_out, intermediate, output;
+  Linear qkv, attn_out, intermediate, output;
   FastLayerNorm ln1, ln2;
 };
 
-InferenceBert::InferenceBert(const BertModel& model, Precision precision, c10::Device device)
+InferenceBert::InferenceBert(const BertModel& model, Precision precision, c10::Device device,
+                             const std::vector<std::vector<int64_t>>& calibration)
     : config_(model->config()),
+      precision_(precision),
       dtype_(precision_dtype(precision)),
       device_(device),
       lowest_(masked_score(dtype_)),
@@ -54,26 +61,56 @@ InferenceBert::InferenceBert(const BertModel& model, Precision precision, c10::D
   token_type0_ = emb.token_type_embeddings->weight.detach()[0];
   emb_ln_ = std::make_shared<FastLayerNorm>(emb.LayerNorm->weight, emb.LayerNorm->bias,
                                             config_.layer_norm_eps);
+  if (precision != Precision::kInt8) {
+    layers_ = build_layers(model, kernel_plan(precision, device), nullptr);
+    return;
+  }
+  // int8: the float layers first, recording what each linear layer sees on the calibration
+  // text; then the int8 layers with SmoothQuant factors from those statistics.
+  LayerStats stats;
+  layers_ = build_layers(model, kernel_plan(Precision::kFp32, device), &stats);
+  for (const auto& ids : calibration) {
+    const auto t = at::tensor(ids, at::kLong).unsqueeze(0);
+    forward(t, at::ones_like(t));
+  }
+  std::vector<at::Tensor> absmax;
+  for (const auto& r : stats) absmax.push_back(calibration.empty() ? at::Tensor() : r->absmax());
+  layers_ = build_layers(model, kernel_plan(precision, device), nullptr, &absmax);
+}
+
+std::vector<std::shared_ptr<InferenceBert::Layer>> InferenceBert::build_layers(
+    const BertModel& model, const KernelPlan& plan, LayerStats* record,
+    const std::vector<at::Tensor>* absmax) const {
   // 1/sqrt(d) folded into the query projection: the score GEMM then needs no epilogue.
   const double scale = 1.0 / std::sqrt(static_cast<double>(config_.head_dim()));
+  std::vector<std::shared_ptr<Layer>> layers;
+  size_t index = 0;  // of the linear layer, in the order of the statistics
+  auto linear = [&](const at::Tensor& w, const at::Tensor& b) {
+    const at::Tensor seen = absmax != nullptr ? (*absmax)[index] : at::Tensor();
+    ++index;
+    Linear l(w, b, plan, seen);
+    if (record == nullptr) return l;
+    record->push_back(std::make_shared<InputRecorder>());
+    return Linear(make_recording_linear(l.backend(), record->back()));
+  };
   for (int64_t i = 0; i < config_.num_hidden_layers; ++i) {
     auto l = model->layer(i);
     auto& self = *l->attention->self;
     auto layer = std::make_shared<Layer>();
-    layer->qkv = PackedLinear(
-        at::cat({self.query->weight * scale, self.key->weight, self.value->weight}, 0),
-        at::cat({self.query->bias * scale, self.key->bias, self.value->bias}, 0), dtype_);
-    layer->attn_out = PackedLinear(l->attention->output->dense->weight,
-                                   l->attention->output->dense->bias, dtype_);
-    layer->intermediate =
-        PackedLinear(l->intermediate->dense->weight, l->intermediate->dense->bias, dtype_);
-    layer->output = PackedLinear(l->output->dense->weight, l->output->dense->bias, dtype_);
+    layer->qkv =
+        linear(at::cat({self.query->weight * scale, self.key->weight, self.value->weight}, 0),
+               at::cat({self.query->bias * scale, self.key->bias, self.value->bias}, 0));
+    layer->attn_out =
+        linear(l->attention->output->dense->weight, l->attention->output->dense->bias);
+    layer->intermediate = linear(l->intermediate->dense->weight, l->intermediate->dense->bias);
+    layer->output = linear(l->output->dense->weight, l->output->dense->bias);
     const auto& ln1 = l->attention->output->LayerNorm;
     layer->ln1 = FastLayerNorm(ln1->weight, ln1->bias, config_.layer_norm_eps);
     const auto& ln2 = l->output->LayerNorm;
     layer->ln2 = FastLayerNorm(ln2->weight, ln2->bias, config_.layer_norm_eps);
-    layers_.push_back(layer);
+    layers.push_back(layer);
   }
+  return layers;
 }
 
 at::Tensor InferenceBert::embed(const at::Tensor& input_ids) const {
@@ -172,7 +209,7 @@ at::Tensor InferenceBert::forward(const at::Tensor& input_ids, const at::Tensor&
   if (!attention_mask.all().item<bool>()) {
     if (pack) {
       const auto tokens = TokenRows::pack(attention_mask, kAttentionGroup, dtype_, kLengthMultiple,
-                                          row_multiple(dtype_));
+                                          row_multiple(precision_));
       if (!tokens.groups.empty()) {  // right padding (ours always is)
         auto x = embed_rows(input_ids, tokens.rows, tokens.inverse.size(0));
         // The groups' padding positions read row 0 instead of a zero row (no copy of Q/K/V

@@ -11,11 +11,15 @@
 
 #include "mtst/error.h"
 #include "mtst/model/weights.h"
+#include "ops/int8_calibration.h"
 #include "runtime/batch_workers.h"
 
 namespace mtst {
 
 namespace {
+
+// Token limit of the int8 calibration sentences (they are short; this bounds any that is not).
+constexpr size_t kCalibrationLength = 128;
 
 // Consecutive ranges of the length-sorted (longest first) LENGTHS, one per forward pass: at most
 // BATCH_SIZE sentences, MAX_PADDED (if > 0) sentences x longest, and MAX_TOKENS (if > 0) real
@@ -43,13 +47,20 @@ SentenceEncoder::SentenceEncoder(ModelLayout layout, std::shared_ptr<Tokenizer> 
                                  BertModel model, const ExecOptions& exec)
     : layout_(std::move(layout)), tokenizer_(std::move(tokenizer)), model_(std::move(model)) {
   model_->eval();
-  inference_ = std::make_shared<InferenceBert>(model_, exec.precision, exec.device);
   // sentence-transformers: max_seq_length from its config, else the tokenizer's
   // model_max_length, never beyond the position table.
   size_t max_len = layout_.max_seq_length;
   if (max_len == 0) max_len = tokenizer_->model_max_length();
   const auto positions = static_cast<size_t>(model_->config().max_position_embeddings);
   max_seq_length_ = max_len == 0 ? positions : std::min(max_len, positions);
+  std::vector<std::vector<int64_t>> calibration;
+  if (exec.precision == Precision::kInt8) {
+    for (const auto& text : int8_calibration_sentences()) {
+      calibration.push_back(
+          tokenizer_->encode(text, std::min(kCalibrationLength, max_seq_length_)));
+    }
+  }
+  inference_ = std::make_shared<InferenceBert>(model_, exec.precision, exec.device, calibration);
 }
 
 SentenceEncoder SentenceEncoder::load(const std::filesystem::path& dir, const ExecOptions& exec) {

@@ -3,12 +3,22 @@
 
 #ifdef MTST_HAVE_DNNL
 
+#include <cstdio>
+
 #include "runtime/dnnl_runtime.h"
 
 namespace mtst {
 
 namespace {
 constexpr auto kInference = dnnl::prop_kind::forward_inference;
+// An ISA value the tables below do not name: older ones, or newer than this build knows.
+std::string other_isa_name(unsigned isa) {
+  if (isa <= 0x3) return "sse41/avx";
+  char hex[16];
+  std::snprintf(hex, sizeof hex, "0x%x", isa);
+  return std::string("isa ") + hex;
+}
+
 const auto kScaleShift =
     dnnl::normalization_flags::use_scale | dnnl::normalization_flags::use_shift;
 }  // namespace
@@ -36,6 +46,31 @@ dnnl::softmax_forward::primitive_desc dnnl_softmax_desc(const dnnl::memory::desc
 
 void dnnl_append_eltwise(dnnl::post_ops& ops, dnnl::algorithm algorithm, float alpha, float beta) {
   ops.append_eltwise(algorithm, alpha, beta);
+}
+
+std::string dnnl_isa_name(unsigned isa) {
+  switch (isa) {
+    case 0x7:
+      return "avx2";
+    case 0xf:
+      return "avx2_vnni";
+    case 0x1f:
+      return "avx2_vnni_2";
+    case 0x27:
+      return "avx512_core";
+    case 0x67:
+      return "avx512_core_vnni";
+    case 0xe7:
+      return "avx512_core_bf16";
+    case 0x1ef:
+      return "avx512_core_fp16";
+    case 0xfef:
+      return "avx512_core_amx";
+    case 0x1fef:
+      return "avx512_core_amx_fp16";
+    default:
+      return other_isa_name(isa);
+  }
 }
 
 dnnl::memory::desc dnnl_scratchpad_desc(const dnnl::primitive& primitive) {
@@ -71,6 +106,25 @@ dnnl::softmax_forward::primitive_desc dnnl_softmax_desc(const dnnl::memory::desc
 
 void dnnl_append_eltwise(dnnl::post_ops& ops, dnnl::algorithm algorithm, float alpha, float beta) {
   ops.append_eltwise(1.0f, algorithm, alpha, beta);
+}
+
+std::string dnnl_isa_name(unsigned isa) {
+  switch (isa) {
+    case 0x7:
+      return "avx2";
+    case 0x407:
+      return "avx2_vnni";
+    case 0x27:
+      return "avx512_core";
+    case 0x67:
+      return "avx512_core_vnni";
+    case 0xe7:
+      return "avx512_core_bf16";
+    case 0x3e7:
+      return "avx512_core_amx";
+    default:
+      return other_isa_name(isa);
+  }
 }
 
 dnnl::memory::desc dnnl_scratchpad_desc(const dnnl::primitive& primitive) {

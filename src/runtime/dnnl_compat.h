@@ -7,6 +7,7 @@
 #ifdef MTST_HAVE_DNNL
 
 #include <oneapi/dnnl/dnnl.hpp>
+#include <string>
 
 #if DNNL_VERSION_MAJOR != 2 && DNNL_VERSION_MAJOR != 3
 #error "mtst supports oneDNN 2.x and 3.x"
@@ -31,6 +32,10 @@ dnnl::softmax_forward::primitive_desc dnnl_softmax_desc(const dnnl::memory::desc
 
 // Appends dst = algorithm(dst; alpha, beta) to OPS.
 void dnnl_append_eltwise(dnnl::post_ops& ops, dnnl::algorithm algorithm, float alpha, float beta);
+
+// The name of a oneDNN cpu_isa value (dnnl::get_effective_cpu_isa()), e.g. "avx512_core_vnni";
+// the numbering differs between 2.x and 3.x.
+std::string dnnl_isa_name(unsigned isa);
 
 // The scratchpad PRIMITIVE needs in user scratchpad mode; a zero-size descriptor when none.
 dnnl::memory::desc dnnl_scratchpad_desc(const dnnl::primitive& primitive);

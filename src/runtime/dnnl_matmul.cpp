@@ -115,6 +115,17 @@ bool dnnl_bf16_available() {
   return available;
 }
 
+std::string dnnl_linear_impl(at::ScalarType dtype) {
+  const memory::desc a({256, 384}, dnnl_type(dtype), memory::format_tag::ab);
+  const memory::desc b({384, 1536}, dnnl_type(dtype), memory::format_tag::any);
+  const memory::desc c({256, 1536}, dnnl_type(dtype), memory::format_tag::ab);
+  try {
+    return dnnl_matmul_desc(a, b, nullptr, c, dnnl::primitive_attr()).impl_info_str();
+  } catch (const dnnl::error&) {
+    return "none";
+  }
+}
+
 void dnnl_matmul(const at::Tensor& a, const at::Tensor& b, at::Tensor& dst,
                  const MatmulEpilogue& epilogue) {
   // oneDNN 2.6 divides by zero building a matmul with no rows (SIGFPE): an empty product is
@@ -226,6 +237,7 @@ at::Tensor PackedLinear::forward(const at::Tensor& x, const MatmulEpilogue& epil
 
 bool dnnl_available() { return false; }
 bool dnnl_bf16_available() { return false; }
+std::string dnnl_linear_impl(at::ScalarType) { return ""; }
 
 void dnnl_matmul(const at::Tensor&, const at::Tensor&, at::Tensor&, const MatmulEpilogue&) {
   throw Error("this build of mtst has no oneDNN");

@@ -7,6 +7,7 @@
 #include <ATen/ATen.h>
 
 #include <memory>
+#include <string>
 
 #include "mtst/model/bert_config.h"
 
@@ -18,6 +19,10 @@ bool dnnl_available();
 // Whether oneDNN has bf16 matmul kernels for this CPU (oneDNN 2.x: AVX-512 or newer; none on
 // AVX2-only CPUs). Probed once by creating a small bf16 primitive. False without oneDNN.
 bool dnnl_bf16_available();
+
+// The oneDNN implementation a linear layer of DTYPE runs on this CPU (for a typical shape),
+// e.g. "brg:avx512_core"; "" without oneDNN.
+std::string dnnl_linear_impl(at::ScalarType dtype);
 
 struct MatmulEpilogue {
   float scale = 1.0f;           // dst = scale * (a @ b) ...

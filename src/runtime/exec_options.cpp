@@ -13,6 +13,7 @@
 
 #include "mtst/error.h"
 #include "runtime/dnnl_matmul.h"
+#include "runtime/kernel_plan.h"
 
 namespace mtst {
 
@@ -32,12 +33,27 @@ Precision parse_precision(const std::string& name) {
   if (name == "fp32") return Precision::kFp32;
   if (name == "bf16") return Precision::kBf16;
   if (name == "fp16") return Precision::kFp16;
+  if (name == "int8") return Precision::kInt8;
   if (name == "auto") return native_bf16() ? Precision::kBf16 : Precision::kFp32;
-  throw Error("unknown precision '" + name + "' (expected fp32, bf16, fp16 or auto)");
+  if (name == "auto-int8") {
+    if (int8_support().available) return Precision::kInt8;
+    return native_bf16() ? Precision::kBf16 : Precision::kFp32;
+  }
+  throw Error("unknown precision '" + name +
+              "' (expected fp32, bf16, fp16, int8, auto or auto-int8)");
 }
 
 std::string precision_name(Precision p) {
-  return p == Precision::kBf16 ? "bf16" : p == Precision::kFp16 ? "fp16" : "fp32";
+  switch (p) {
+    case Precision::kBf16:
+      return "bf16";
+    case Precision::kFp16:
+      return "fp16";
+    case Precision::kInt8:
+      return "int8";
+    default:
+      return "fp32";
+  }
 }
 
 at::ScalarType precision_dtype(Precision p) {
@@ -74,6 +90,7 @@ c10::Device parse_device(const std::string& name) {
 std::string device_name(const c10::Device& device) { return device.str(); }
 
 bool precision_supported(Precision p, const c10::Device& device) {
+  if (p == Precision::kInt8) return device.is_cpu() && int8_support().available;
   if (device.is_cuda()) return true;
   if (p == Precision::kFp16) return false;
   return p != Precision::kBf16 || !dnnl_available() || dnnl_bf16_available();
@@ -81,6 +98,13 @@ bool precision_supported(Precision p, const c10::Device& device) {
 
 void require_precision_supported(Precision p, const c10::Device& device) {
   if (precision_supported(p, device)) return;
+  if (p == Precision::kInt8) {
+    if (!device.is_cpu()) {
+      throw Error("precision int8 runs on the CPU only (--device cpu); on " + device.str() +
+                  " use fp16, bf16 or fp32");
+    }
+    throw Error(int8_support().why_not);
+  }
   if (p == Precision::kFp16) {
     throw Error(
         "precision fp16 runs on CUDA devices only (--device cuda); on the CPU use bf16 "

@@ -17,6 +17,7 @@
 #include "mtst/error.h"
 #include "mtst/model/pooling.h"
 #include "mtst/model/predictor.h"
+#include "runtime/kernel_plan.h"
 #include "serve/connection_pool.h"
 #include "serve/metrics.h"
 #include "serve/request_parsing.h"
@@ -257,35 +258,37 @@ struct Server::Impl {
                if (!ready) throw RequestError(503, "Unhealthy", "the model is not ready");
                send_json(res, 200, {{"status", "ok"}});
              }));
-    http.Get("/info",
-             route("/info", [this](const httplib::Request&, httplib::Response& res, Encoded&) {
-               if (!ready) throw RequestError(503, "Unhealthy", "the model is not ready");
-               const auto& info = predictor->info();
-               json tasks = json::array();
-               for (const auto& t : info.tasks)
-                 tasks.push_back({{"name", t.name}, {"labels", t.labels}});
-               json pooling = json::array();
-               for (auto m : info.pooling) pooling.push_back(pooling_mode_name(m));
-               send_json(res, 200,
-                         {{"model_id", model_name()},
-                          {"model_dir", options.model.string()},
-                          {"version", MTST_VERSION},
-                          {"tasks", tasks},
-                          {"embedding_dim", predictor->encoder().embedding_dim(info.pooling)},
-                          {"pooling", pooling},
-                          {"normalize", info.normalize},
-                          {"max_input_length", info.max_seq_length},
-                          {"max_batch_tokens", options.limits.max_batch_tokens},
-                          {"max_batch_requests", options.limits.max_batch_requests},
-                          {"max_concurrent_requests", options.limits.max_concurrent_requests},
-                          {"max_client_batch_size", options.max_client_batch_size},
-                          {"payload_limit", options.payload_limit},
-                          {"http_threads", options.http_threads},
-                          {"max_pending_connections", options.max_pending_connections},
-                          {"auto_truncate", options.auto_truncate},
-                          {"precision", precision_name(options.exec.precision)},
-                          {"threads", options.exec.threads}});
-             }));
+    http.Get(
+        "/info", route("/info", [this](const httplib::Request&, httplib::Response& res, Encoded&) {
+          if (!ready) throw RequestError(503, "Unhealthy", "the model is not ready");
+          const auto& info = predictor->info();
+          json tasks = json::array();
+          for (const auto& t : info.tasks)
+            tasks.push_back({{"name", t.name}, {"labels", t.labels}});
+          json pooling = json::array();
+          for (auto m : info.pooling) pooling.push_back(pooling_mode_name(m));
+          send_json(
+              res, 200,
+              {{"model_id", model_name()},
+               {"model_dir", options.model.string()},
+               {"version", MTST_VERSION},
+               {"tasks", tasks},
+               {"embedding_dim", predictor->encoder().embedding_dim(info.pooling)},
+               {"pooling", pooling},
+               {"normalize", info.normalize},
+               {"max_input_length", info.max_seq_length},
+               {"max_batch_tokens", options.limits.max_batch_tokens},
+               {"max_batch_requests", options.limits.max_batch_requests},
+               {"max_concurrent_requests", options.limits.max_concurrent_requests},
+               {"max_client_batch_size", options.max_client_batch_size},
+               {"payload_limit", options.payload_limit},
+               {"http_threads", options.http_threads},
+               {"max_pending_connections", options.max_pending_connections},
+               {"auto_truncate", options.auto_truncate},
+               {"precision", precision_name(options.exec.precision)},
+               {"kernels", kernel_plan(options.exec.precision, options.exec.device).describe()},
+               {"threads", options.exec.threads}});
+        }));
     http.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
       // The loader thread sets queue before ready (atomic): read it only once ready says so.
       const size_t depth = ready ? queue->queued() : 0;

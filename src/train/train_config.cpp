@@ -374,6 +374,11 @@ TrainConfig TrainConfig::from_json(const json& j, const fs::path& base_dir,
   }
   c.precision = parse_named(
       parse_precision, json_optional<std::string>(tr, "precision", "fp32", tw), tw, "precision");
+  if (c.precision == Precision::kInt8) {
+    fail(tw, "precision",
+         "is int8, which is for inference (encode, predict, evaluate, serve); train in fp32 or "
+         "bf16 and run the result with --precision int8");
+  }
   if (c.precision == Precision::kFp16) {
     fail(tw, "precision",
          "is fp16, which mtst does not train in (fp16 gradients need loss scaling, which the "

@@ -9,7 +9,9 @@
 
 namespace mtst {
 
-enum class Precision { kFp32, kBf16, kFp16 };
+// kInt8: int8 linear layers (s8 weights, per-token u8 activations) with fp32 everywhere else;
+// CPU only (kernel_plan.h says which kernels).
+enum class Precision { kFp32, kBf16, kFp16, kInt8 };
 
 struct ExecOptions {
   Precision precision = Precision::kFp32;
@@ -25,17 +27,20 @@ std::string device_name(const c10::Device& device);
 // CUDA devices this process can use (0 with a CPU-only libtorch).
 int cuda_device_count();
 
-// "fp32" | "bf16" | "fp16" | "auto" (bf16 where the CPU has native bf16 instructions, else
-// fp32).
+// "fp32" | "bf16" | "fp16" | "int8" | "auto" (bf16 where the CPU has native bf16
+// instructions, else fp32; auto never picks int8, which changes results) | "auto-int8" (int8
+// where this CPU has exact integer products, else what auto picks).
 Precision parse_precision(const std::string& name);
 bool native_bf16();
 std::string precision_name(Precision p);
-// The tensor dtype a precision computes in: float, bfloat16 or half.
+// The tensor dtype a precision computes its activations in: float, bfloat16 or half (int8
+// keeps float activations between its integer products).
 at::ScalarType precision_dtype(Precision p);
 
 // Whether PRECISION can run on DEVICE: on the CPU bf16 needs oneDNN's bf16 kernels where this
 // build uses oneDNN (AVX-512 or newer); builds without oneDNN run bf16 through ATen anywhere;
-// fp16 is for CUDA only (CPUs have no fast fp16 products); CUDA runs all three.
+// fp16 is for CUDA only (CPUs have no fast fp16 products); int8 is for CPUs whose integer
+// matmul oneDNN computes exactly (kernel_plan.h); CUDA runs fp32, bf16 and fp16.
 bool precision_supported(Precision p, const c10::Device& device = c10::kCPU);
 // Throws one clear Error when precision_supported(P, DEVICE) is false (before any work starts).
 void require_precision_supported(Precision p, const c10::Device& device = c10::kCPU);

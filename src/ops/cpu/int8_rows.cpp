@@ -1,0 +1,108 @@
+// The int8 row kernels (int8_rows.h), written as plain loops that the compiler vectorises for
+// the ISA this file is built for: CMake compiles it three times (-mavx512*, -mavx2 -mfma, and
+// the baseline) with MTST_KERNEL_NS naming the variant. -ffast-math -fopenmp-simd lets GCC
+// call glibc's vector erf/tanh (libmvec); inputs are finite activations.
+#include "ops/cpu/int8_rows.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#ifndef MTST_KERNEL_NS
+#error "int8_rows.cpp is built once per ISA with MTST_KERNEL_NS set (see CMakeLists.txt)"
+#endif
+
+namespace mtst::cpu::MTST_KERNEL_NS {
+
+namespace {
+
+void quantize_row(const float* __restrict x, int64_t cols, const float* __restrict smooth,
+                  int32_t max_level, uint8_t* __restrict q, float* scale, int32_t* zero) {
+  float lo = 0.0f, hi = 0.0f;  // 0 stays exactly representable (padding, ReLU zeros)
+#pragma omp simd reduction(min : lo) reduction(max : hi)
+  for (int64_t k = 0; k < cols; ++k) {
+    const float v = x[k] * smooth[k];
+    lo = std::min(lo, v);
+    hi = std::max(hi, v);
+  }
+  const float levels = static_cast<float>(max_level);
+  const float s = hi > lo ? (hi - lo) / levels : 1.0f;
+  const float inv = 1.0f / s;
+  const float z = std::min(levels, std::max(0.0f, std::nearbyint(-lo * inv)));
+  *scale = s;
+  *zero = static_cast<int32_t>(z);
+#pragma omp simd
+  for (int64_t k = 0; k < cols; ++k) {
+    float v = (x[k] * smooth[k]) * inv + z;
+    v = std::min(levels, std::max(0.0f, v));
+    q[k] = static_cast<uint8_t>(static_cast<int32_t>(v + 0.5f));  // v >= 0: round half up
+  }
+}
+
+inline float activate(float v, int activation) {
+  switch (activation) {
+    case 1:
+      return 0.5f * v * (1.0f + std::erf(v * 0.70710678118654752f));
+    case 2:
+      return 0.5f * v * (1.0f + std::tanh(0.79788456080286536f * (v + 0.044715f * v * v * v)));
+    case 3:
+      return std::max(v, 0.0f);
+    default:
+      return v;
+  }
+}
+
+template <int kActivation>
+void dequantize_row(const Int8Epilogue& e, int64_t r, int64_t cols) {
+  const int32_t* __restrict acc = e.acc + r * cols;
+  float* __restrict out = e.out + r * cols;
+  const float* __restrict cs = e.col_scale;
+  const int32_t* __restrict sum = e.col_sum;
+  const float* __restrict bias = e.bias;
+  const float rs = e.row_scale[r];
+  const int32_t rz = e.row_zero[r];
+#pragma omp simd
+  for (int64_t c = 0; c < cols; ++c) {
+    const float v = static_cast<float>(acc[c] - rz * sum[c]) * (rs * cs[c]) + bias[c];
+    out[c] = activate(v, kActivation);
+  }
+  if (e.residual != nullptr) {
+    const float* __restrict res = e.residual + r * cols;
+#pragma omp simd
+    for (int64_t c = 0; c < cols; ++c) out[c] += res[c];
+  }
+}
+
+}  // namespace
+
+void quantize_rows(const float* x, int64_t rows, int64_t cols, int64_t ld, const float* inv_smooth,
+                   int32_t max_level, uint8_t* q, float* scale, int32_t* zero) {
+  std::vector<float> ones;
+  if (inv_smooth == nullptr) {
+    ones.assign(static_cast<size_t>(cols), 1.0f);
+    inv_smooth = ones.data();
+  }
+  for (int64_t r = 0; r < rows; ++r) {
+    quantize_row(x + r * ld, cols, inv_smooth, max_level, q + r * cols, scale + r, zero + r);
+  }
+}
+
+void dequantize_rows(const Int8Epilogue& e, int64_t rows, int64_t cols) {
+  for (int64_t r = 0; r < rows; ++r) {
+    switch (e.activation) {
+      case 1:
+        dequantize_row<1>(e, r, cols);
+        break;
+      case 2:
+        dequantize_row<2>(e, r, cols);
+        break;
+      case 3:
+        dequantize_row<3>(e, r, cols);
+        break;
+      default:
+        dequantize_row<0>(e, r, cols);
+    }
+  }
+}
+
+}  // namespace mtst::cpu::MTST_KERNEL_NS

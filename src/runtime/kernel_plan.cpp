@@ -1,0 +1,82 @@
+// KernelPlan (kernel_plan.h): the effective ISA read from oneDNN, and the linear kernels each
+// precision gets on it.
+#include "runtime/kernel_plan.h"
+
+#include <map>
+#include <mutex>
+#include <utility>
+
+#include "mtst/error.h"
+#include "runtime/dnnl_compat.h"
+#include "runtime/dnnl_matmul.h"
+
+namespace mtst {
+
+namespace {
+
+#ifdef MTST_HAVE_DNNL
+cpu::VectorIsa vector_isa_of(unsigned isa) {
+  // oneDNN's ISA values are bit masks that contain the masks of the ISAs they extend (the
+  // same numbers in oneDNN 2.x and 3.x for these two).
+  constexpr unsigned kAvx512Core = 0x27, kAvx2 = 0x7;
+  if ((isa & kAvx512Core) == kAvx512Core) return cpu::VectorIsa::kAvx512;
+  if ((isa & kAvx2) == kAvx2) return cpu::VectorIsa::kAvx2;
+  return cpu::VectorIsa::kDefault;
+}
+#endif
+
+std::string linear_words(const KernelPlan& plan) {
+  if (plan.device.is_cuda()) {
+    return "libtorch on " + plan.device.str() + " (cuBLAS), " + precision_name(plan.precision);
+  }
+  if (!dnnl_available())
+    return "ATen (this build has no oneDNN), " + precision_name(plan.precision);
+  if (plan.precision == Precision::kInt8) {
+    const auto& s = int8_support();
+    const std::string weights =
+        plan.int8_weight_max == 127 ? "8-bit" : "7-bit (no VNNI: keeps u8*s8 pair sums exact)";
+    return "oneDNN u8*s8->s32 matmul (" + s.matmul + "), " + weights +
+           " per-channel weights, 8-bit per-token activations, calibrated smoothing, mtst " +
+           cpu::int8_row_kernels(plan.vector_isa).name + " row kernels";
+  }
+  return "oneDNN " + precision_name(plan.precision) + " matmul (" +
+         dnnl_linear_impl(precision_dtype(plan.precision)) + ")";
+}
+
+KernelPlan make_plan(Precision precision, const c10::Device& device) {
+  KernelPlan plan;
+  plan.precision = precision;
+  plan.device = device;
+#ifdef MTST_HAVE_DNNL
+  const unsigned isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
+  plan.cpu_isa = dnnl_isa_name(isa);
+  plan.vector_isa = vector_isa_of(isa);
+#endif
+  if (precision == Precision::kInt8) {
+    const auto& s = int8_support();
+    if (!s.available) throw Error(s.why_not);
+    plan.int8_activation_max = s.activation_max;
+    plan.int8_weight_max = s.weight_max;
+  }
+  plan.linear = linear_words(plan);
+  return plan;
+}
+
+}  // namespace
+
+std::string KernelPlan::describe() const {
+  std::string cpu = cpu_isa.empty() ? "" : ", CPU ISA " + cpu_isa;
+  return precision_name(precision) + " on " + device.str() + cpu + ": " + linear;
+}
+
+const KernelPlan& kernel_plan(Precision precision, const c10::Device& device) {
+  static std::mutex mutex;
+  static std::map<std::pair<int, std::string>, KernelPlan> plans;
+  std::lock_guard<std::mutex> lock(mutex);
+  const auto key = std::make_pair(static_cast<int>(precision), device.str());
+  auto it = plans.find(key);
+  if (it == plans.end()) it = plans.emplace(key, make_plan(precision, device)).first;
+  return it->second;
+}
+
+}  // namespace mtst

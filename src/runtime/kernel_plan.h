@@ -1,0 +1,47 @@
+// The one place where a run's precision, its device and the CPU's instruction sets become
+// kernels: which matmul the linear layers run, which vector ISA mtst's own row kernels use,
+// and how int8 activations are coded so that the CPU's integer products stay exact. Made once
+// per (precision, device); `mtst bench encode` and the server's /info print describe().
+// The ISA follows oneDNN's effective one, so ONEDNN_MAX_CPU_ISA / DNNL_MAX_CPU_ISA (set before
+// the process starts) lower both oneDNN's and mtst's kernels: that is how the AVX2 path is
+// tested on AVX-512 machines.
+#pragma once
+
+#include <c10/core/Device.h>
+
+#include <cstdint>
+#include <string>
+
+#include "mtst/runtime/exec_options.h"
+#include "ops/cpu/int8_rows.h"
+
+namespace mtst {
+
+struct KernelPlan {
+  Precision precision = Precision::kFp32;
+  c10::Device device = c10::kCPU;
+  std::string cpu_isa;  // oneDNN's effective ISA, e.g. "avx512_core_vnni" ("" without oneDNN)
+  cpu::VectorIsa vector_isa = cpu::VectorIsa::kDefault;  // mtst's own row kernels
+  std::string linear;                                    // what the linear layers run, in words
+  // int8: u8 activation codes go up to 255 and s8 weight codes to +-127, or to +-63 where the
+  // CPU's u8*s8 instruction (vpmaddubsw: AVX2, AVX-512 without VNNI) would saturate its 16-bit
+  // pair sums: 2 * 255 * 63 < 32767, so every product stays exact.
+  int32_t int8_activation_max = 255;
+  int32_t int8_weight_max = 127;
+  std::string describe() const;
+};
+
+// The plan of PRECISION on DEVICE (cached). For int8 it requires int8_support().available.
+const KernelPlan& kernel_plan(Precision precision, const c10::Device& device = c10::kCPU);
+
+struct Int8Support {
+  bool available = false;
+  int32_t activation_max = 0;  // u8 codes and s8 weight codes whose products are exact here
+  int32_t weight_max = 0;
+  std::string matmul;   // oneDNN's implementation, e.g. "brg:avx512_core_vnni"
+  std::string why_not;  // when not available: one sentence for the user
+};
+// Probed once: oneDNN's u8·s8 matmul run on extreme values and checked for saturation.
+const Int8Support& int8_support();
+
+}  // namespace mtst

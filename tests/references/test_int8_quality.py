@@ -1,0 +1,66 @@
+"""`mtst encode --precision int8` of the real all-MiniLM-L6-v2 against
+SentenceTransformer(...).encode in fp32 on data/sentences.txt, both test splits and the edge
+cases, per sentence by cosine: on the machine's own int8 path and with the ISA capped at AVX2
+(ONEDNN_MAX_CPU_ISA, the path of CPUs without VNNI). Bounds: min 0.99 and mean 0.997 where
+8-bit weights run (VNNI, AMX); where the CPU needs 7-bit weights (AVX2 and AVX-512 without
+VNNI) the min bound is 0.98, below the 0.99 aimed for (docs/benchmarks.md)."""
+import json
+import os
+import subprocess
+
+import numpy as np
+import pytest
+
+from conftest import (DATA_DIR, csv_texts, edge_case_texts, mtst_binary, sentences_txt,
+                      write_jsonl_texts)
+
+MEAN_COSINE = 0.997
+MIN_COSINE = {"8-bit": 0.99, "7-bit": 0.98}
+PATHS = {"native": {}, "forced_avx2": {"ONEDNN_MAX_CPU_ISA": "AVX2", "DNNL_MAX_CPU_ISA": "AVX2"}}
+
+
+@pytest.fixture(scope="module")
+def texts():
+    return (sentences_txt() + csv_texts(DATA_DIR / "sentence_type" / "test.csv") +
+            csv_texts(DATA_DIR / "sentiment" / "test.csv") + edge_case_texts())
+
+
+@pytest.fixture(scope="module")
+def reference(st_model, texts):
+    return st_model.encode(texts, batch_size=32, convert_to_numpy=True)
+
+
+def run(args, env_extra, stdin=None):
+    env = dict(os.environ, **env_extra)
+    proc = subprocess.run([mtst_binary(), *map(str, args)], input=stdin, capture_output=True,
+                          text=True, env=env)
+    assert proc.returncode == 0, f"mtst {' '.join(map(str, args))} failed:\n{proc.stderr}"
+    return proc
+
+
+@pytest.mark.parametrize("path", sorted(PATHS))
+def test_int8_cosine_to_sentence_transformers(model_dir, texts, reference, tmp_path, path):
+    env = PATHS[path]
+    probe = subprocess.run([mtst_binary(), "encode", "--model", str(model_dir), "--precision",
+                            "int8"], input="probe\n", capture_output=True, text=True,
+                           env=dict(os.environ, **env))
+    if probe.returncode != 0:
+        assert "precision int8 is not available on this CPU" in probe.stderr, probe.stderr
+        pytest.skip(f"{path}: this CPU has no exact int8 matmul; mtst refused with its message")
+    (tmp_path / "one.txt").write_text("probe\n")
+    bench = run(["bench", "encode", "--model", model_dir, "--input", tmp_path / "one.txt",
+                 "--precision", "int8", "--seconds", 0], env)
+    kernels = json.loads(bench.stdout)["kernels"]
+    weights = "7-bit" if "7-bit" in kernels else "8-bit"
+    inputs = write_jsonl_texts(tmp_path / "texts.jsonl", texts)
+    out = tmp_path / "e.npy"
+    run(["encode", "--model", model_dir, "--input", inputs, "--output", out, "--threads", 2,
+         "--precision", "int8"], env)
+    got = np.load(out)
+    assert got.shape == reference.shape
+    cos = (got * reference).sum(1) / (np.linalg.norm(got, axis=1) *
+                                      np.linalg.norm(reference, axis=1) + 1e-12)
+    print(f"\nint8 {path} ({kernels}): {len(got)} texts, min cosine {cos.min():.5f}, "
+          f"mean {cos.mean():.6f}")
+    assert cos.mean() >= MEAN_COSINE
+    assert cos.min() >= MIN_COSINE[weights]
