@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # Encoder throughput on the real all-MiniLM-L6-v2, mtst beside today's Python stack in one
 # run on this machine: sentence-transformers encode, PyTorch eager (SDPA), ONNX Runtime fp32
-# and dynamic int8 (bench/peers/encode_peer.py, in the references venv). The benchmark
-# corpus, batch 32, 2 threads. ROUNDS rounds interleave the engines (a VM's speed drifts over
-# minutes); the table shows every run, medians and mtst's ratio to each engine.
+# and dynamic int8 (bench/peers/encode_peer.py, in the references venv), and
+# sentence-transformers' OpenVINO backend in fp32 and its static int8 export
+# (bench/peers/openvino_peer.py, in the venv at $MTST_OV_VENV, default /opt/mtst/ov-venv:
+# `python3 -m venv /opt/mtst/ov-venv && /opt/mtst/ov-venv/bin/pip install
+# "optimum-intel[openvino]" nncf datasets sentence-transformers`; skipped when absent). mtst
+# runs fp32, bf16 (where the CPU has it), int8, and fp32/int8 again with the ISA capped at AVX2
+# ("mtst-avx2": the path of AVX2-only CPUs). The benchmark corpus, batch 32, 2 threads. ROUNDS
+# rounds interleave the engines (a VM's speed drifts over minutes); the table shows every run,
+# medians and mtst's ratios; the quality lines give each int8 engine's cosine to fp32.
 #   bench/encode_vs_peers.sh [ROUNDS] [SECONDS]   (corpus: ../shared/bench/corpus.txt or
 #                                                  $MTST_CORPUS; venv: $MTST_VENV)
 # bf16 runs only where the CPU has native bf16 (avx512_bf16 / amx_bf16): elsewhere mtst
@@ -14,6 +20,7 @@ rounds=${1:-3}
 seconds=${2:-20}
 root=$PWD
 python=${MTST_VENV:-/opt/mtst/venv}/bin/python
+ov_python=${MTST_OV_VENV:-/opt/mtst/ov-venv}/bin/python
 corpus=$(realpath "${MTST_CORPUS:-../shared/bench/corpus.txt}")
 model=$root/models/all-MiniLM-L6-v2
 [ -x build/mtst ] || { echo "build/mtst missing: run scripts/build.sh" >&2; exit 1; }
@@ -34,9 +41,23 @@ peer() {
     --batch-size 32 --threads 2 --seconds "$seconds" --work bench/.peer "${@:2}" 2>/dev/null
 }
 
-echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2), $(nproc) cores; bf16: $bf16"
+mtst_avx2() {
+  ONEDNN_MAX_CPU_ISA=AVX2 DNNL_MAX_CPU_ISA=AVX2 mtst "$@" | sed 's/"engine":"mtst"/"engine":"mtst-avx2"/'
+}
+openvino() {
+  [ -x "$ov_python" ] || return 0
+  (cd bench/peers && "$ov_python" openvino_peer.py --model "$model" --corpus "$corpus" \
+    --batch-size 32 --threads 2 --seconds "$seconds" --work "$root/bench/.peer" "$@" 2>/dev/null)
+}
+flags=$(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -E '^(avx2|avx512f|avx512_vnni|avx_vnni|avx512_bf16|amx_int8)$' | tr '\n' ' ')
+echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2), $(nproc) cores; flags: $flags; bf16: $bf16; commit $(git rev-parse --short HEAD)"
 for ((r = 1; r <= rounds; r++)); do
+  mtst --precision int8 | tee -a "$out"
+  openvino --precision int8 | tee -a "$out"
   mtst --precision fp32 | tee -a "$out"
+  openvino --precision fp32 | tee -a "$out"
+  mtst_avx2 --precision int8 | tee -a "$out"
+  mtst_avx2 --precision fp32 | tee -a "$out"
   peer ort --precision fp32 | tee -a "$out"
   peer ort --precision int8 | tee -a "$out"
   peer torch --precision fp32 | tee -a "$out"
@@ -48,4 +69,7 @@ for ((r = 1; r <= rounds; r++)); do
   fi
 done
 [ "$bf16" = bf16 ] && mtst --precision bf16 --compare-fp32 --seconds 0 | tee -a "$out"
+mtst --precision int8 --compare-fp32 --seconds 0 | tee -a "$out"
+mtst_avx2 --precision int8 --compare-fp32 --seconds 0 | tee -a "$out"
+openvino --precision int8 --seconds 0 --quality 8137 | tee -a "$out"
 "$python" bench/summarize_encode.py "$out"

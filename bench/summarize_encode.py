@@ -1,20 +1,24 @@
 """Median sentences/s per engine and precision from an encode_vs_peers.sh JSONL file, and
-mtst's ratio (its best precision, and fp32) to each peer, as a Markdown table."""
+mtst's ratios (its fp32, and its best precision) to each peer, as a Markdown table; then the
+cosine to fp32 of each engine that reported it (the --compare-fp32 / --quality runs)."""
 import json
 import statistics
 import sys
 
-NAMES = {"mtst": "mtst", "st": "sentence-transformers encode", "torch": "PyTorch eager (SDPA)",
-         "ort": "ONNX Runtime"}
+NAMES = {"mtst": "mtst", "mtst-avx2": "mtst, ISA capped at AVX2",
+         "st": "sentence-transformers encode", "torch": "PyTorch eager (SDPA)",
+         "ort": "ONNX Runtime", "st-openvino": "sentence-transformers, OpenVINO backend"}
+MTST = ("mtst", "mtst-avx2")
 
 
 def main(path):
     runs = {}
-    cosine = None
+    cosine = {}
     for line in open(path):
         row = json.loads(line)
         if "min_cosine_vs_fp32" in row:
-            cosine = row["min_cosine_vs_fp32"]
+            cosine[(row["engine"], row.get("precision", "fp32"))] = (
+                row["min_cosine_vs_fp32"], row["mean_cosine_vs_fp32"])
             continue
         runs.setdefault((row["engine"], row.get("precision", "fp32")), []).append(
             row["sentences_per_s"])
@@ -26,13 +30,14 @@ def main(path):
     print("|---|---|---|---|---|---|")
     for (engine, precision), values in sorted(runs.items(), key=lambda kv: -medians[kv[0]]):
         median = medians[(engine, precision)]
-        ratios = ("", "") if engine == "mtst" else (f"{ours_fp32 / median:.2f}x",
+        ratios = ("", "") if engine in MTST else (f"{ours_fp32 / median:.2f}x",
                                                     f"{ours_best / median:.2f}x")
         shown = ", ".join(f"{v:.0f}" for v in values)
         print(f"| {NAMES[engine]} | {precision} | {shown} | {median:.0f} | {ratios[0]} "
               f"| {ratios[1]} |")
-    if cosine is not None:
-        print(f"\nmtst bf16 vs fp32 embeddings on the corpus: min cosine {cosine:.6f}")
+    for (engine, precision), (low, mean) in sorted(cosine.items()):
+        print(f"\n{NAMES[engine]} {precision} vs fp32 embeddings on the corpus: "
+              f"min cosine {low:.5f}, mean {mean:.6f}")
 
 
 if __name__ == "__main__":
