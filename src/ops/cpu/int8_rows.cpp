@@ -39,10 +39,26 @@ void quantize_row(const float* __restrict x, int64_t cols, const float* __restri
   }
 }
 
+// erf by Abramowitz & Stegun 7.1.28 (|error| <= 3e-7, below int8's own error by far): a
+// polynomial and four squarings, which vectorise without a math library call (glibc's vector
+// erff took 6.5 % of an int8 encode here). |x| is clamped at 4, where erf is 1 in float.
+inline float erf_fast(float x) {
+  const float a = std::min(std::fabs(x), 4.0f);
+  float p = 1.0f + a * (0.0705230784f +
+                        a * (0.0422820123f +
+                             a * (0.0092705272f +
+                                  a * (0.0001520143f + a * (0.0002765672f + a * 0.0000430638f)))));
+  p *= p;
+  p *= p;
+  p *= p;
+  p *= p;
+  return std::copysign(1.0f - 1.0f / p, x);
+}
+
 inline float activate(float v, int activation) {
   switch (activation) {
     case 1:
-      return 0.5f * v * (1.0f + std::erf(v * 0.70710678118654752f));
+      return 0.5f * v * (1.0f + erf_fast(v * 0.70710678118654752f));
     case 2:
       return 0.5f * v * (1.0f + std::tanh(0.79788456080286536f * (v + 0.044715f * v * v * v)));
     case 3:
@@ -52,24 +68,29 @@ inline float activate(float v, int activation) {
   }
 }
 
-template <int kActivation>
+template <int kActivation, bool kResidual>
 void dequantize_row(const Int8Epilogue& e, int64_t r, int64_t cols) {
   const int32_t* __restrict acc = e.acc + r * cols;
   float* __restrict out = e.out + r * cols;
   const float* __restrict cs = e.col_scale;
   const int32_t* __restrict sum = e.col_sum;
   const float* __restrict bias = e.bias;
+  const float* __restrict res = kResidual ? e.residual + r * cols : nullptr;
   const float rs = e.row_scale[r];
   const int32_t rz = e.row_zero[r];
 #pragma omp simd
   for (int64_t c = 0; c < cols; ++c) {
     const float v = static_cast<float>(acc[c] - rz * sum[c]) * (rs * cs[c]) + bias[c];
-    out[c] = activate(v, kActivation);
+    out[c] = kResidual ? activate(v, kActivation) + res[c] : activate(v, kActivation);
   }
+}
+
+template <int kActivation>
+void dequantize_row(const Int8Epilogue& e, int64_t r, int64_t cols) {
   if (e.residual != nullptr) {
-    const float* __restrict res = e.residual + r * cols;
-#pragma omp simd
-    for (int64_t c = 0; c < cols; ++c) out[c] += res[c];
+    dequantize_row<kActivation, true>(e, r, cols);
+  } else {
+    dequantize_row<kActivation, false>(e, r, cols);
   }
 }
 
