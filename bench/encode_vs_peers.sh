@@ -47,7 +47,8 @@ mtst_avx2() {
 openvino() {
   [ -x "$ov_python" ] || return 0
   (cd bench/peers && "$ov_python" openvino_peer.py --model "$model" --corpus "$corpus" \
-    --batch-size 32 --threads 2 --seconds "$seconds" --work "$root/bench/.peer" "$@" 2>/dev/null)
+    --batch-size 32 --threads 2 --seconds "$seconds" --work "$root/bench/.peer" "$@" 2>/dev/null |
+    grep '^{')  # NNCF draws progress bars on stdout
 }
 flags=$(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -E '^(avx2|avx512f|avx512_vnni|avx_vnni|avx512_bf16|amx_int8)$' | tr '\n' ' ')
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2), $(nproc) cores; flags: $flags; bf16: $bf16; commit $(git rev-parse --short HEAD)"
