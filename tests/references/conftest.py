@@ -85,3 +85,17 @@ def model_dir():
 def st_model(model_dir):
     from sentence_transformers import SentenceTransformer
     return SentenceTransformer(str(model_dir), device="cpu")
+
+
+@pytest.fixture(scope="session")
+def texts():
+    """The parity set: data/sentences.txt, both test splits and the edge cases (a test file may
+    define its own)."""
+    return (sentences_txt() + csv_texts(DATA_DIR / "sentence_type" / "test.csv") +
+            csv_texts(DATA_DIR / "sentiment" / "test.csv") + edge_case_texts())
+
+
+@pytest.fixture(scope="session")
+def reference(st_model, texts):
+    """sentence-transformers' fp32 embeddings of the parity set, batch 32."""
+    return st_model.encode(texts, batch_size=32, convert_to_numpy=True)

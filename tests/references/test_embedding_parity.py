@@ -6,22 +6,11 @@ import subprocess
 import numpy as np
 import pytest
 
-from conftest import (DATA_DIR, csv_texts, edge_case_texts, max_abs, min_cosine, mtst_binary,
-                      run_mtst, sentences_txt, write_jsonl_texts)
+from conftest import (edge_case_texts, max_abs, min_cosine, mtst_binary, run_mtst,
+                      sentences_txt, write_jsonl_texts)
 
 FP32_MAX_ABS = 1e-5
 BF16_MIN_COSINE = 0.999
-
-
-@pytest.fixture(scope="module")
-def texts():
-    return (sentences_txt() + csv_texts(DATA_DIR / "sentence_type" / "test.csv") +
-            csv_texts(DATA_DIR / "sentiment" / "test.csv") + edge_case_texts())
-
-
-@pytest.fixture(scope="module")
-def reference(st_model, texts):
-    return st_model.encode(texts, batch_size=32, convert_to_numpy=True)
 
 
 @pytest.fixture(scope="module")

@@ -11,23 +11,11 @@ import subprocess
 import numpy as np
 import pytest
 
-from conftest import (DATA_DIR, csv_texts, edge_case_texts, mtst_binary, sentences_txt,
-                      write_jsonl_texts)
+from conftest import mtst_binary, write_jsonl_texts
 
 MEAN_COSINE = 0.997
 MIN_COSINE = {"8-bit": 0.99, "7-bit": 0.98}
 PATHS = {"native": {}, "forced_avx2": {"ONEDNN_MAX_CPU_ISA": "AVX2", "DNNL_MAX_CPU_ISA": "AVX2"}}
-
-
-@pytest.fixture(scope="module")
-def texts():
-    return (sentences_txt() + csv_texts(DATA_DIR / "sentence_type" / "test.csv") +
-            csv_texts(DATA_DIR / "sentiment" / "test.csv") + edge_case_texts())
-
-
-@pytest.fixture(scope="module")
-def reference(st_model, texts):
-    return st_model.encode(texts, batch_size=32, convert_to_numpy=True)
 
 
 def run(args, env_extra, stdin=None):
