@@ -176,6 +176,15 @@ TEST(Int8Plan, FollowsTheCpuOrTheForcedIsa) {
   EXPECT_EQ(vnni, int8_support().matmul.find("vnni") != std::string::npos ||
                       int8_support().matmul.find("amx") != std::string::npos)
       << int8_support().matmul;
+  // With 7-bit weights the FFN output projection runs in fp32; every other role in int8.
+  EXPECT_EQ(plan.linear_precision(LinearRole::kFfnOutput),
+            vnni ? Precision::kInt8 : Precision::kFp32);
+  for (auto role : {LinearRole::kQkv, LinearRole::kAttentionOutput, LinearRole::kFfnInput}) {
+    EXPECT_EQ(plan.linear_precision(role), Precision::kInt8);
+  }
+  EXPECT_EQ(plan.describe().find("FFN output projection in fp32") != std::string::npos, !vnni);
+  EXPECT_EQ(kernel_plan(Precision::kFp32).linear_precision(LinearRole::kFfnOutput),
+            Precision::kFp32);
 }
 
 TEST(Int8Encoder, TinyModelStaysCloseToFp32) {

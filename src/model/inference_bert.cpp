@@ -85,10 +85,10 @@ std::vector<std::shared_ptr<InferenceBert::Layer>> InferenceBert::build_layers(
   const double scale = 1.0 / std::sqrt(static_cast<double>(config_.head_dim()));
   std::vector<std::shared_ptr<Layer>> layers;
   size_t index = 0;  // of the linear layer, in the order of the statistics
-  auto linear = [&](const at::Tensor& w, const at::Tensor& b) {
+  auto linear = [&](const at::Tensor& w, const at::Tensor& b, LinearRole role) {
     const at::Tensor seen = absmax != nullptr ? (*absmax)[index] : at::Tensor();
     ++index;
-    Linear l(w, b, plan, seen);
+    Linear l(w, b, plan, role, seen);
     if (record == nullptr) return l;
     record->push_back(std::make_shared<InputRecorder>());
     return Linear(make_recording_linear(l.backend(), record->back()));
@@ -97,13 +97,15 @@ std::vector<std::shared_ptr<InferenceBert::Layer>> InferenceBert::build_layers(
     auto l = model->layer(i);
     auto& self = *l->attention->self;
     auto layer = std::make_shared<Layer>();
-    layer->qkv =
-        linear(at::cat({self.query->weight * scale, self.key->weight, self.value->weight}, 0),
-               at::cat({self.query->bias * scale, self.key->bias, self.value->bias}, 0));
-    layer->attn_out =
-        linear(l->attention->output->dense->weight, l->attention->output->dense->bias);
-    layer->intermediate = linear(l->intermediate->dense->weight, l->intermediate->dense->bias);
-    layer->output = linear(l->output->dense->weight, l->output->dense->bias);
+    layer->qkv = linear(
+        at::cat({self.query->weight * scale, self.key->weight, self.value->weight}, 0),
+        at::cat({self.query->bias * scale, self.key->bias, self.value->bias}, 0), LinearRole::kQkv);
+    const auto& attn_out = l->attention->output->dense;
+    layer->attn_out = linear(attn_out->weight, attn_out->bias, LinearRole::kAttentionOutput);
+    const auto& ffn_in = l->intermediate->dense;
+    layer->intermediate = linear(ffn_in->weight, ffn_in->bias, LinearRole::kFfnInput);
+    const auto& ffn_out = l->output->dense;
+    layer->output = linear(ffn_out->weight, ffn_out->bias, LinearRole::kFfnOutput);
     const auto& ln1 = l->attention->output->LayerNorm;
     layer->ln1 = FastLayerNorm(ln1->weight, ln1->bias, config_.layer_norm_eps);
     const auto& ln2 = l->output->LayerNorm;

@@ -25,9 +25,10 @@ class LinearBackend {
 class Linear {
  public:
   Linear() = default;
-  // WEIGHT [N,K], BIAS [N] (float, as trained). INPUT_ABSMAX [K]: the largest |x| seen per
-  // input column on calibration text (int8 uses it to smooth activations; may be undefined).
-  Linear(const at::Tensor& weight, const at::Tensor& bias, const KernelPlan& plan,
+  // WEIGHT [N,K], BIAS [N] (float, as trained), run as PLAN says for a layer of ROLE.
+  // INPUT_ABSMAX [K]: the largest |x| seen per input column on calibration text (int8 uses it
+  // to smooth activations; may be undefined).
+  Linear(const at::Tensor& weight, const at::Tensor& bias, const KernelPlan& plan, LinearRole role,
          const at::Tensor& input_absmax = {});
   explicit Linear(std::shared_ptr<const LinearBackend> backend) : impl_(std::move(backend)) {}
   const std::shared_ptr<const LinearBackend>& backend() const { return impl_; }

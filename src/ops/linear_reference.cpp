@@ -107,12 +107,13 @@ at::Tensor quantize_weights(const at::Tensor& weight, const at::Tensor& smooth, 
 }
 
 Linear::Linear(const at::Tensor& weight, const at::Tensor& bias, const KernelPlan& plan,
-               const at::Tensor& input_absmax) {
+               LinearRole role, const at::Tensor& input_absmax) {
   if (plan.device.is_cuda()) throw Error("Linear: CUDA runs the module's own forward");
-  if (plan.precision == Precision::kInt8) {
+  const Precision precision = plan.linear_precision(role);
+  if (precision == Precision::kInt8) {
     impl_ = make_int8_linear(weight, bias, plan, input_absmax);
   } else if (dnnl_available()) {
-    impl_ = make_onednn_linear(weight, bias, precision_dtype(plan.precision));
+    impl_ = make_onednn_linear(weight, bias, precision_dtype(precision));
   } else {
     impl_ = make_reference_linear(weight, bias);
   }

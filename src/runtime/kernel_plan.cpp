@@ -35,9 +35,12 @@ std::string linear_words(const KernelPlan& plan) {
     const auto& s = int8_support();
     const std::string weights =
         plan.int8_weight_max == 127 ? "8-bit" : "7-bit (no VNNI: keeps u8*s8 pair sums exact)";
+    const std::string ffn_output = plan.int8_ffn_output ? ""
+                                                        : "; FFN output projection in fp32 (" +
+                                                              dnnl_linear_impl(at::kFloat) + ")";
     return "oneDNN u8*s8->s32 matmul (" + s.matmul + "), " + weights +
            " per-channel weights, 8-bit per-token activations, calibrated smoothing, mtst " +
-           cpu::int8_row_kernels(plan.vector_isa).name + " row kernels";
+           cpu::int8_row_kernels(plan.vector_isa).name + " row kernels" + ffn_output;
   }
   return "oneDNN " + precision_name(plan.precision) + " matmul (" +
          dnnl_linear_impl(precision_dtype(plan.precision)) + ")";
@@ -57,12 +60,20 @@ KernelPlan make_plan(Precision precision, const c10::Device& device) {
     if (!s.available) throw Error(s.why_not);
     plan.int8_activation_max = s.activation_max;
     plan.int8_weight_max = s.weight_max;
+    plan.int8_ffn_output = s.weight_max == 127;
   }
   plan.linear = linear_words(plan);
   return plan;
 }
 
 }  // namespace
+
+Precision KernelPlan::linear_precision(LinearRole role) const {
+  if (precision == Precision::kInt8 && role == LinearRole::kFfnOutput && !int8_ffn_output) {
+    return Precision::kFp32;
+  }
+  return precision;
+}
 
 std::string KernelPlan::describe() const {
   std::string cpu = cpu_isa.empty() ? "" : ", CPU ISA " + cpu_isa;

@@ -17,6 +17,9 @@
 
 namespace mtst {
 
+// What a linear layer does in the encoder; a plan may run some roles in another precision.
+enum class LinearRole { kQkv, kAttentionOutput, kFfnInput, kFfnOutput };
+
 struct KernelPlan {
   Precision precision = Precision::kFp32;
   c10::Device device = c10::kCPU;
@@ -28,6 +31,12 @@ struct KernelPlan {
   // pair sums: 2 * 255 * 63 < 32767, so every product stays exact.
   int32_t int8_activation_max = 255;
   int32_t int8_weight_max = 127;
+  // int8 with 7-bit weights keeps the FFN output projection (1536 -> 384) in fp32: measured on
+  // the real model, 7-bit weights there cost the most quality (min cosine to fp32 0.984 with
+  // it in int8), and an fp32 product costs about what two exact 7-bit halves would.
+  bool int8_ffn_output = true;
+  // The precision a linear layer of ROLE runs in.
+  Precision linear_precision(LinearRole role) const;
   std::string describe() const;
 };
 
