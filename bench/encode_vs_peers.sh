@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Encoder throughput on the real all-MiniLM-L6-v2, mtst beside today's Python stack in one
 # run on this machine: sentence-transformers encode, PyTorch eager (SDPA), ONNX Runtime fp32
-# and dynamic int8 (bench/peers/encode_peer.py, in the references venv), and
-# sentence-transformers' OpenVINO backend in fp32 and its static int8 export
-# (bench/peers/openvino_peer.py, in the venv at $MTST_OV_VENV, default /opt/mtst/ov-venv:
-# `python3 -m venv /opt/mtst/ov-venv && /opt/mtst/ov-venv/bin/pip install
-# "optimum-intel[openvino]" nncf datasets sentence-transformers`; skipped when absent). mtst
+# and dynamic per-tensor int8 (bench/peers/encode_peer.py, in the references venv), and
+# sentence-transformers' backends (bench/peers/st_backend_peer.py): OpenVINO fp32 and its
+# static int8 export, in the venv at $MTST_OV_VENV (default /opt/mtst/ov-venv: `python3 -m venv
+# /opt/mtst/ov-venv && /opt/mtst/ov-venv/bin/pip install "optimum-intel[openvino]" nncf datasets
+# sentence-transformers`), and ONNX Runtime per-channel int8 from ST's
+# export_dynamic_quantized_onnx_model, in the venv at $MTST_ORT_VENV (default
+# /opt/mtst/ort-venv: `... pip install "sentence-transformers[onnx]"`); each skipped when its
+# venv is absent. mtst
 # runs fp32, bf16 (where the CPU has it), int8, and fp32/int8 again with the ISA capped at AVX2
 # ("mtst-avx2": the path of AVX2-only CPUs). The benchmark corpus, batch 32, 2 threads. ROUNDS
 # rounds interleave the engines (a VM's speed drifts over minutes); the table shows every run,
@@ -21,6 +24,7 @@ seconds=${2:-20}
 root=$PWD
 python=${MTST_VENV:-/opt/mtst/venv}/bin/python
 ov_python=${MTST_OV_VENV:-/opt/mtst/ov-venv}/bin/python
+ort_python=${MTST_ORT_VENV:-/opt/mtst/ort-venv}/bin/python
 corpus=$(realpath "${MTST_CORPUS:-../shared/bench/corpus.txt}")
 model=$root/models/all-MiniLM-L6-v2
 [ -x build/mtst ] || { echo "build/mtst missing: run scripts/build.sh" >&2; exit 1; }
@@ -44,12 +48,14 @@ peer() {
 mtst_avx2() {
   ONEDNN_MAX_CPU_ISA=AVX2 DNNL_MAX_CPU_ISA=AVX2 mtst "$@" | sed 's/"engine":"mtst"/"engine":"mtst-avx2"/'
 }
-openvino() {
-  [ -x "$ov_python" ] || return 0
-  (cd bench/peers && "$ov_python" openvino_peer.py --model "$model" --corpus "$corpus" \
-    --batch-size 32 --threads 2 --seconds "$seconds" --work "$root/bench/.peer" "$@" 2>/dev/null |
-    grep '^{')  # NNCF draws progress bars on stdout
+st_backend() {  # PYTHON BACKEND ARGS...
+  [ -x "$1" ] || return 0
+  (cd bench/peers && "$1" st_backend_peer.py --backend "$2" --model "$model" --corpus "$corpus" \
+    --batch-size 32 --threads 2 --seconds "$seconds" --work "$root/bench/.peer" "${@:3}" \
+    2>/dev/null | grep '^{')  # NNCF draws progress bars on stdout
 }
+openvino() { st_backend "$ov_python" openvino "$@"; }
+onnx_st() { st_backend "$ort_python" onnx "$@"; }
 flags=$(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -E '^(avx2|avx512f|avx512_vnni|avx_vnni|avx512_bf16|amx_int8)$' | tr '\n' ' ')
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2), $(nproc) cores; flags: $flags; bf16: $bf16; commit $(git rev-parse --short HEAD)"
 for ((r = 1; r <= rounds; r++)); do
@@ -61,6 +67,7 @@ for ((r = 1; r <= rounds; r++)); do
   mtst_avx2 --precision fp32 | tee -a "$out"
   peer ort --precision fp32 | tee -a "$out"
   peer ort --precision int8 | tee -a "$out"
+  onnx_st --precision int8 | tee -a "$out"
   peer torch --precision fp32 | tee -a "$out"
   peer st --precision fp32 | tee -a "$out"
   if [ "$bf16" = bf16 ]; then
@@ -73,4 +80,6 @@ done
 mtst --precision int8 --compare-fp32 --seconds 0 | tee -a "$out"
 mtst_avx2 --precision int8 --compare-fp32 --seconds 0 | tee -a "$out"
 openvino --precision int8 --seconds 0 --quality 8137 | tee -a "$out"
+onnx_st --precision int8 --seconds 0 --quality 8137 | tee -a "$out"
+peer ort --precision int8 --seconds 0 --quality 8137 | tee -a "$out"
 "$python" bench/summarize_encode.py "$out"

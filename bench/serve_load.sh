@@ -4,8 +4,9 @@
 # from the benchmark corpus, with batching (defaults) and with --max-batch-requests 1,
 # interleaved round by round (this VM's speed drifts); one JSON line per run, then a summary
 # table (medians, per-round ratios).
-#   bench/serve_load.sh [SECONDS] [ENDPOINT] [ROUNDS] [PRECISION]
-#   defaults: 30 /embed 3 auto   (corpus ../shared/bench/corpus.txt or $MTST_CORPUS;
+#   bench/serve_load.sh [SECONDS] [ENDPOINT] [ROUNDS] [PRECISIONS]
+#   defaults: 30 /embed 3 auto   (PRECISIONS: one or a comma list, e.g. fp32,bf16,int8, each
+#   served in turn within every round; corpus ../shared/bench/corpus.txt or $MTST_CORPUS;
 #   $MTST_SERVE_ARGS: more server options for both modes, e.g. "--threads 1")
 # The load generator runs on the same cores as the server. Stops by itself: every run is
 # bounded by SECONDS.
@@ -25,19 +26,22 @@ if [ ! -f "$work/minilm/final/mtst.json" ]; then
     --set tasks.sentiment.files.validation=null
 fi
 port=18765
+IFS=, read -r -a precisions <<<"$precision"
 for round in $(seq "$rounds"); do
-  for batching in "" "--max-batch-requests 1"; do
-    # shellcheck disable=SC2086
-    build/mtst serve --model "$work/minilm/final" --port $port --auto-truncate \
-      --precision "$precision" ${MTST_SERVE_ARGS:-} $batching 2>"$work/server.log" &
-    pid=$!
-    for _ in $(seq 100); do curl -sf "localhost:$port/health" >/dev/null && break; sleep 0.2; done
-    build/mtst bench serve --port $port --endpoint "$endpoint" --input "$corpus" --clients 64 \
-      --seconds "$seconds" |
-      python3 -c "import json,sys; j=json.load(sys.stdin); j.update(round=$round, precision='$precision', server_args='$batching', extra_args='${MTST_SERVE_ARGS:-}'); print(json.dumps(j))" |
-      tee -a "$out"
-    kill -TERM $pid
-    wait $pid
+  for precision in "${precisions[@]}"; do
+    for batching in "" "--max-batch-requests 1"; do
+      # shellcheck disable=SC2086
+      build/mtst serve --model "$work/minilm/final" --port $port --auto-truncate \
+        --precision "$precision" ${MTST_SERVE_ARGS:-} $batching 2>"$work/server.log" &
+      pid=$!
+      for _ in $(seq 100); do curl -sf "localhost:$port/health" >/dev/null && break; sleep 0.2; done
+      build/mtst bench serve --port $port --endpoint "$endpoint" --input "$corpus" --clients 64 \
+        --seconds "$seconds" |
+        python3 -c "import json,sys; j=json.load(sys.stdin); j.update(round=$round, precision='$precision', server_args='$batching', extra_args='${MTST_SERVE_ARGS:-}'); print(json.dumps(j))" |
+        tee -a "$out"
+      kill -TERM $pid
+      wait $pid
+    done
   done
 done
 python3 bench/summarize_serve.py "$out"

@@ -1,13 +1,16 @@
 """Median sentences/s per engine and precision from an encode_vs_peers.sh JSONL file, and
-mtst's ratios (its fp32, and its best precision) to each peer, as a Markdown table; then the
-cosine to fp32 of each engine that reported it (the --compare-fp32 / --quality runs)."""
+mtst's ratios (its fp32, and its best precision) to each peer, as a Markdown table; the
+headline ratios (mtst int8 over the fastest peer, mtst fp32 over OpenVINO fp32, natively and
+with the ISA capped at AVX2); then the cosine to fp32 of each engine that reported it (the
+--compare-fp32 / --quality runs)."""
 import json
 import statistics
 import sys
 
 NAMES = {"mtst": "mtst", "mtst-avx2": "mtst, ISA capped at AVX2",
          "st": "sentence-transformers encode", "torch": "PyTorch eager (SDPA)",
-         "ort": "ONNX Runtime", "st-openvino": "sentence-transformers, OpenVINO backend"}
+         "ort": "ONNX Runtime", "st-openvino": "sentence-transformers, OpenVINO backend",
+         "st-onnx": "sentence-transformers, ONNX backend (per-channel int8 export)"}
 MTST = ("mtst", "mtst-avx2")
 
 
@@ -35,9 +38,29 @@ def main(path):
         shown = ", ".join(f"{v:.0f}" for v in values)
         print(f"| {NAMES[engine]} | {precision} | {shown} | {median:.0f} | {ratios[0]} "
               f"| {ratios[1]} |")
+    headline(medians)
     for (engine, precision), (low, mean) in sorted(cosine.items()):
         print(f"\n{NAMES[engine]} {precision} vs fp32 embeddings on the corpus: "
               f"min cosine {low:.5f}, mean {mean:.6f}")
+
+
+def headline(medians):
+    peers = {k: v for k, v in medians.items() if k[0] not in MTST}
+    if not peers:
+        return
+    fastest = max(peers, key=peers.get)
+    ov_fp32 = medians.get(("st-openvino", "fp32"))
+    print()
+    for engine in MTST:
+        int8, fp32 = medians.get((engine, "int8")), medians.get((engine, "fp32"))
+        parts = []
+        if int8:
+            parts.append(f"int8 / fastest peer ({NAMES[fastest[0]]} {fastest[1]}): "
+                         f"{int8 / peers[fastest]:.2f}x")
+        if fp32 and ov_fp32:
+            parts.append(f"fp32 / OpenVINO fp32: {fp32 / ov_fp32:.2f}x")
+        if parts:
+            print(f"{NAMES[engine]}: " + "; ".join(parts) + " (medians)")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ one-line JSON result every bench script prints."""
 import json
 import time
 
+import numpy as np
 import torch
 
 
@@ -46,3 +47,14 @@ def report(engine, precision, sentences, tokens, passes, seconds, **extra):
             "passes": passes, "seconds": round(seconds, 3), "threads": torch.get_num_threads(),
             **extra}
     print(json.dumps(line), flush=True)
+
+
+def cosine_to_st_fp32(model_dir, texts, embeddings):
+    """Min and mean cosine of EMBEDDINGS (one row per text) to sentence-transformers' fp32
+    torch embeddings of the same texts: the quality figures of docs/benchmarks.md."""
+    from sentence_transformers import SentenceTransformer
+    ref = SentenceTransformer(model_dir, device="cpu").encode(texts, batch_size=32)
+    got = np.asarray(embeddings, dtype=np.float32)
+    cos = (ref * got).sum(1) / (np.linalg.norm(ref, axis=1) * np.linalg.norm(got, axis=1))
+    return {"min_cosine_vs_fp32": float(cos.min()), "mean_cosine_vs_fp32": float(cos.mean()),
+            "quality_sentences": len(texts)}

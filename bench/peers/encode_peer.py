@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from common import length_sorted_batches, read_corpus, report, timed_passes
+from common import cosine_to_st_fp32, length_sorted_batches, read_corpus, report, timed_passes
 
 MAX_LENGTH = 256  # the model's max_seq_length (sentence_bert_config.json)
 
@@ -113,15 +113,21 @@ def run_ort(args, texts):
     feeds = [{k: b[k].astype(np.int64) for k in ("input_ids", "attention_mask",
                                                   "token_type_ids")} for b in batches]
 
-    def once():
-        for f in feeds:
-            hidden = session.run(None, f)[0]
-            mask = f["attention_mask"][..., None].astype(np.float32)
-            pooled = (hidden * mask).sum(1) / np.maximum(mask.sum(1), 1e-9)
-            pooled /= np.linalg.norm(pooled, axis=1, keepdims=True)  # L2, as the others
+    def embed(f):
+        hidden = session.run(None, f)[0]
+        mask = f["attention_mask"][..., None].astype(np.float32)
+        pooled = (hidden * mask).sum(1) / np.maximum(mask.sum(1), 1e-9)
+        return pooled / np.linalg.norm(pooled, axis=1, keepdims=True)  # L2, as the others
 
-    passes, seconds = timed_passes(once, args.seconds)
-    return tokens, passes, seconds, {"onnxruntime": ort.__version__}
+    passes, seconds = timed_passes(lambda: [embed(f) for f in feeds], args.seconds)
+    extra = {"onnxruntime": ort.__version__}
+    if args.quality:
+        sample = texts[:args.quality]
+        got = np.concatenate([embed({k: v.astype(np.int64) for k, v in tokenizer(
+            sample[b:b + 32], padding=True, truncation=True, max_length=MAX_LENGTH,
+            return_tensors="np").items()}) for b in range(0, len(sample), 32)])
+        extra.update(cosine_to_st_fp32(args.model, sample, got))
+    return tokens, passes, seconds, extra
 
 
 def main():
@@ -134,6 +140,8 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--work", default=os.path.join(os.path.dirname(__file__), "..", ".peer"))
+    ap.add_argument("--quality", type=int, default=0,
+                    help="ort: also the cosine of the first N corpus embeddings to ST fp32")
     args = ap.parse_args()
     if args.precision == "int8" and args.engine != "ort":
         ap.error("int8 is an ONNX Runtime peer (ort --precision int8)")

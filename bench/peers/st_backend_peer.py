@@ -1,14 +1,20 @@
-"""The OpenVINO peers of bench/encode_vs_peers.sh: what a sentence-transformers user gets with
-one argument, run in a venv of its own (optimum-intel's pins clash with the references venv):
+"""The sentence-transformers backend peers of bench/encode_vs_peers.sh: what an ST user gets
+with one argument, each run in a venv of its own (optimum-intel's and optimum-onnx's pins clash
+with the references venv's transformers):
 
-  openvino_peer.py --model DIR --corpus FILE --precision fp32|int8 [--batch-size 32]
-                   [--threads 2] [--seconds 20] [--work DIR] [--calibration FILE]
-                   [--quality N]
+  st_backend_peer.py --backend openvino|onnx --model DIR --corpus FILE --precision fp32|int8
+                     [--batch-size 32] [--threads 2] [--seconds 20] [--work DIR]
+                     [--calibration FILE] [--quality N]
 
-fp32: SentenceTransformer(DIR, backend="openvino").encode(corpus) end to end.
-int8: sentence_transformers.export_static_quantized_openvino_model (NNCF static int8), calibrated
-      offline on --calibration (one sentence per line; default mtst's data/int8-calibration.txt,
-      the text mtst's own int8 calibrates on), then loaded and timed the same way.
+openvino fp32: SentenceTransformer(DIR, backend="openvino").encode(corpus) end to end.
+openvino int8: sentence_transformers.export_static_quantized_openvino_model (NNCF static int8),
+      calibrated offline on --calibration (one sentence per line; default mtst's
+      data/int8-calibration.txt, the text mtst's own int8 calibrates on), then loaded and timed
+      the same way.
+onnx fp32: SentenceTransformer(DIR, backend="onnx") (optimum's ONNX export, ONNX Runtime).
+onnx int8: sentence_transformers.export_dynamic_quantized_onnx_model with the preset for this
+      CPU ("avx512_vnni" where the CPU has VNNI, else "avx2"): per-channel s8 weights, dynamic
+      u8 activations, ONNX Runtime.
 --quality N also reports the cosine of the first N corpus embeddings to sentence-transformers'
 fp32 torch model (min and mean), the quality figures of docs/benchmarks.md.
 """
@@ -18,12 +24,11 @@ import os
 import shutil
 from pathlib import Path
 
-import numpy as np
 import torch
 
-from common import read_corpus, report, timed_passes
+from common import cosine_to_st_fp32, read_corpus, report, timed_passes
 
-INT8_FILE = "openvino/openvino_model_qint8_quantized.xml"
+OV_INT8_FILE = "openvino/openvino_model_qint8_quantized.xml"
 
 
 def calibration_folder(work, calibration):
@@ -38,12 +43,19 @@ def calibration_folder(work, calibration):
     return folder
 
 
-def int8_model_dir(args, work):
+def onnx_preset():
+    """ST's dynamic-quantisation preset for this CPU."""
+    with open("/proc/cpuinfo", encoding="utf-8") as f:
+        flags = f.read()
+    return "avx512_vnni" if " avx512_vnni" in flags else "avx2"
+
+
+def ov_int8_model_dir(args, work):
     """A copy of the model with ST's static int8 OpenVINO export inside (made once)."""
     from optimum.intel import OVQuantizationConfig
     from sentence_transformers import SentenceTransformer, export_static_quantized_openvino_model
     target = work / "ov-int8-model"
-    if not (target / INT8_FILE).exists():
+    if not (target / OV_INT8_FILE).exists():
         shutil.rmtree(target, ignore_errors=True)
         shutil.copytree(args.model, target)
         model = SentenceTransformer(str(target), backend="openvino")
@@ -55,28 +67,53 @@ def int8_model_dir(args, work):
     return target
 
 
+def onnx_model_dir(args, work, file_name):
+    """A copy of the model with ST's ONNX export (fp32) and its dynamic int8 one (made once)."""
+    from sentence_transformers import SentenceTransformer, export_dynamic_quantized_onnx_model
+    target = work / "onnx-model"
+    if not (target / file_name).exists():
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(args.model, target)
+        model = SentenceTransformer(str(target), backend="onnx", device="cpu")
+        model.save(str(target))
+        export_dynamic_quantized_onnx_model(model, quantization_config=onnx_preset(),
+                                            model_name_or_path=str(target))
+    return target
+
+
+def load_onnx(args, work):
+    import onnxruntime as ort
+    from sentence_transformers import SentenceTransformer
+    file_name = ("onnx/model.onnx" if args.precision == "fp32"
+                 else f"onnx/model_qint8_{onnx_preset()}.onnx")
+    options = ort.SessionOptions()
+    options.intra_op_num_threads, options.inter_op_num_threads = args.threads, 1
+    kwargs = {"file_name": file_name, "provider": "CPUExecutionProvider",
+              "session_options": options}
+    return SentenceTransformer(str(onnx_model_dir(args, work, file_name)), backend="onnx",
+                               device="cpu", model_kwargs=kwargs)
+
+
 def load(args, work):
     from sentence_transformers import SentenceTransformer
+    if args.backend == "onnx":
+        return load_onnx(args, work)
     kwargs = {"ov_config": {"INFERENCE_NUM_THREADS": str(args.threads)}}
     if args.precision == "int8":
-        kwargs["file_name"] = INT8_FILE
-        return SentenceTransformer(str(int8_model_dir(args, work)), backend="openvino",
+        kwargs["file_name"] = OV_INT8_FILE
+        return SentenceTransformer(str(ov_int8_model_dir(args, work)), backend="openvino",
                                    device="cpu", model_kwargs=kwargs)
     return SentenceTransformer(args.model, backend="openvino", device="cpu", model_kwargs=kwargs)
 
 
 def quality(args, model, texts):
-    from sentence_transformers import SentenceTransformer
     sample = texts[:args.quality]
-    ref = SentenceTransformer(args.model, device="cpu").encode(sample, batch_size=32)
-    got = model.encode(sample, batch_size=32)
-    cos = (ref * got).sum(1) / (np.linalg.norm(ref, axis=1) * np.linalg.norm(got, axis=1))
-    return {"min_cosine_vs_fp32": float(cos.min()), "mean_cosine_vs_fp32": float(cos.mean()),
-            "quality_sentences": len(sample)}
+    return cosine_to_st_fp32(args.model, sample, model.encode(sample, batch_size=32))
 
 
 def main():
-    ap = argparse.ArgumentParser(description="OpenVINO encode peers (sentence-transformers)")
+    ap = argparse.ArgumentParser(description="sentence-transformers backend encode peers")
+    ap.add_argument("--backend", required=True, choices=["openvino", "onnx"])
     ap.add_argument("--model", required=True)
     ap.add_argument("--corpus", required=True)
     ap.add_argument("--precision", default="fp32", choices=["fp32", "int8"])
@@ -98,7 +135,7 @@ def main():
         lambda: model.encode(texts, batch_size=args.batch_size, convert_to_numpy=True),
         args.seconds)
     extra = quality(args, model, texts) if args.quality else {}
-    report("st-openvino", args.precision, len(texts), tokens, passes, seconds, **extra)
+    report(f"st-{args.backend}", args.precision, len(texts), tokens, passes, seconds, **extra)
 
 
 if __name__ == "__main__":
