@@ -38,7 +38,7 @@ grep -qwE 'avx512_bf16|amx_bf16' /proc/cpuinfo && bf16=bf16
 
 mtst() {
   build/mtst bench encode --model "$model" --input "$corpus" --batch-size 32 --threads 2 \
-    --seconds "$seconds" "$@"
+    --seconds "${secs:-$seconds}" "$@"
 }
 peer() {
   "$python" bench/peers/encode_peer.py "$1" --model "$model" --corpus "$corpus" \
@@ -76,9 +76,10 @@ for ((r = 1; r <= rounds; r++)); do
     peer st --precision bf16 | tee -a "$out"
   fi
 done
-[ "$bf16" = bf16 ] && mtst --precision bf16 --compare-fp32 --seconds 0 | tee -a "$out"
-mtst --precision int8 --compare-fp32 --seconds 0 | tee -a "$out"
-mtst_avx2 --precision int8 --compare-fp32 --seconds 0 | tee -a "$out"
+# Quality: no timing (SECS=0), every embedding compared.
+if [ "$bf16" = bf16 ]; then secs=0 mtst --precision bf16 --compare-fp32 | tee -a "$out"; fi
+secs=0 mtst --precision int8 --compare-fp32 | tee -a "$out"
+secs=0 mtst_avx2 --precision int8 --compare-fp32 | tee -a "$out"
 openvino --precision int8 --seconds 0 --quality 8137 | tee -a "$out"
 onnx_st --precision int8 --seconds 0 --quality 8137 | tee -a "$out"
 peer ort --precision int8 --seconds 0 --quality 8137 | tee -a "$out"

@@ -59,8 +59,9 @@ def headline(medians):
                          f"{int8 / peers[fastest]:.2f}x")
         if fp32 and ov_fp32:
             parts.append(f"fp32 / OpenVINO fp32: {fp32 / ov_fp32:.2f}x")
+        note = " (the peers ran on this CPU's own ISA)" if engine == "mtst-avx2" else ""
         if parts:
-            print(f"{NAMES[engine]}: " + "; ".join(parts) + " (medians)")
+            print(f"{NAMES[engine]}: " + "; ".join(parts) + " (medians)" + note)
 
 
 if __name__ == "__main__":
