@@ -2,8 +2,9 @@
 # Encoder throughput on the real all-MiniLM-L6-v2, mtst beside today's Python stack in one
 # run on this machine: sentence-transformers encode, PyTorch eager (SDPA), ONNX Runtime fp32
 # and dynamic per-tensor int8 (bench/peers/encode_peer.py, in the references venv), and
-# sentence-transformers' backends (bench/peers/st_backend_peer.py): OpenVINO fp32 and its
-# static int8 export, in the venv at $MTST_OV_VENV (default /opt/mtst/ov-venv: `python3 -m venv
+# sentence-transformers' backends (bench/peers/st_backend_peer.py): OpenVINO as a user gets
+# it ("default": bf16 arithmetic on CPUs with avx512_bf16 or AMX), in fp32 (precision hint
+# f32) and its static int8 export, in the venv at $MTST_OV_VENV (default /opt/mtst/ov-venv: `python3 -m venv
 # /opt/mtst/ov-venv && /opt/mtst/ov-venv/bin/pip install "optimum-intel[openvino]" nncf datasets
 # sentence-transformers`), and ONNX Runtime per-channel int8 from ST's
 # export_dynamic_quantized_onnx_model, in the venv at $MTST_ORT_VENV (default
@@ -63,6 +64,7 @@ for ((r = 1; r <= rounds; r++)); do
   openvino --precision int8 | tee -a "$out"
   mtst --precision fp32 | tee -a "$out"
   openvino --precision fp32 | tee -a "$out"
+  openvino --precision default | tee -a "$out"
   mtst_avx2 --precision int8 | tee -a "$out"
   mtst_avx2 --precision fp32 | tee -a "$out"
   peer ort --precision fp32 | tee -a "$out"
@@ -81,6 +83,7 @@ if [ "$bf16" = bf16 ]; then secs=0 mtst --precision bf16 --compare-fp32 | tee -a
 secs=0 mtst --precision int8 --compare-fp32 | tee -a "$out"
 secs=0 mtst_avx2 --precision int8 --compare-fp32 | tee -a "$out"
 openvino --precision int8 --seconds 0 --quality 8137 | tee -a "$out"
+openvino --precision default --seconds 0 --quality 8137 | tee -a "$out"
 onnx_st --precision int8 --seconds 0 --quality 8137 | tee -a "$out"
 peer ort --precision int8 --seconds 0 --quality 8137 | tee -a "$out"
 "$python" bench/summarize_encode.py "$out"

@@ -50,6 +50,7 @@ def headline(medians):
         return
     fastest = max(peers, key=peers.get)
     ov_fp32 = medians.get(("st-openvino", "fp32"))
+    ov_default = medians.get(("st-openvino", "default"))
     print()
     for engine in MTST:
         int8, fp32 = medians.get((engine, "int8")), medians.get((engine, "fp32"))
@@ -59,6 +60,11 @@ def headline(medians):
                          f"{int8 / peers[fastest]:.2f}x")
         if fp32 and ov_fp32:
             parts.append(f"fp32 / OpenVINO fp32: {fp32 / ov_fp32:.2f}x")
+        if fp32 and ov_default:
+            parts.append(f"fp32 / OpenVINO default: {fp32 / ov_default:.2f}x")
+        bf16 = medians.get((engine, "bf16"))
+        if bf16 and ov_default:
+            parts.append(f"bf16 / OpenVINO default: {bf16 / ov_default:.2f}x")
         note = " (the peers ran on this CPU's own ISA)" if engine == "mtst-avx2" else ""
         if parts:
             print(f"{NAMES[engine]}: " + "; ".join(parts) + " (medians)" + note)

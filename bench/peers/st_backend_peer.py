@@ -2,11 +2,15 @@
 with one argument, each run in a venv of its own (optimum-intel's and optimum-onnx's pins clash
 with the references venv's transformers):
 
-  st_backend_peer.py --backend openvino|onnx --model DIR --corpus FILE --precision fp32|int8
+  st_backend_peer.py --backend openvino|onnx --model DIR --corpus FILE
+                     --precision fp32|default|int8
                      [--batch-size 32] [--threads 2] [--seconds 20] [--work DIR]
                      [--calibration FILE] [--quality N]
 
-openvino fp32: SentenceTransformer(DIR, backend="openvino").encode(corpus) end to end.
+openvino default: SentenceTransformer(DIR, backend="openvino").encode(corpus) end to end, as
+      a user gets it: OpenVINO's CPU plugin then computes in its default inference precision,
+      which is bf16 on CPUs with avx512_bf16 or AMX (the JSON line names it).
+openvino fp32: the same with INFERENCE_PRECISION_HINT f32 (fp32 arithmetic on every CPU).
 openvino int8: sentence_transformers.export_static_quantized_openvino_model (NNCF static int8),
       calibrated offline on --calibration (one sentence per line; default mtst's
       data/int8-calibration.txt, the text mtst's own int8 calibrates on), then loaded and timed
@@ -99,6 +103,8 @@ def load(args, work):
     if args.backend == "onnx":
         return load_onnx(args, work)
     kwargs = {"ov_config": {"INFERENCE_NUM_THREADS": str(args.threads)}}
+    if args.precision == "fp32":
+        kwargs["ov_config"]["INFERENCE_PRECISION_HINT"] = "f32"
     if args.precision == "int8":
         kwargs["file_name"] = OV_INT8_FILE
         return SentenceTransformer(str(ov_int8_model_dir(args, work)), backend="openvino",
@@ -116,7 +122,7 @@ def main():
     ap.add_argument("--backend", required=True, choices=["openvino", "onnx"])
     ap.add_argument("--model", required=True)
     ap.add_argument("--corpus", required=True)
-    ap.add_argument("--precision", default="fp32", choices=["fp32", "int8"])
+    ap.add_argument("--precision", default="fp32", choices=["fp32", "default", "int8"])
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seconds", type=float, default=20)
@@ -135,6 +141,9 @@ def main():
         lambda: model.encode(texts, batch_size=args.batch_size, convert_to_numpy=True),
         args.seconds)
     extra = quality(args, model, texts) if args.quality else {}
+    if args.backend == "openvino":
+        compiled = model[0].auto_model.request
+        extra["inference_precision"] = compiled.get_property("INFERENCE_PRECISION_HINT").to_string()
     report(f"st-{args.backend}", args.precision, len(texts), tokens, passes, seconds, **extra)
 
 
