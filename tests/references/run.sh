@@ -10,6 +10,9 @@ missing=""
 [ -x "$python" ] || missing="the references venv ($MTST_VENV; scripts/setup_references.sh installs it)"
 [ -n "$missing" ] || [ -f "${MTST_MODEL_DIR:?}/model.safetensors" ] ||
   missing="the real model ($MTST_MODEL_DIR; scripts/setup_references.sh places it)"
+if [ -z "$missing" ] && [[ "$1" == test_python_* ]] && ! "$python" -c 'import mtst' 2>/dev/null; then
+  missing="the mtst Python package in $MTST_VENV (scripts/install_python.sh installs it)"
+fi
 if [ -n "$missing" ]; then
   echo "reference test $1: missing $missing"
   [ "${MTST_REQUIRE_REFERENCES:-0}" = 1 ] && exit 1

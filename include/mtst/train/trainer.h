@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -30,6 +31,9 @@ struct TrainerOptions {
   // > 0: stop after this many steps as an interruption would (last/ is saved, final/ is not);
   // a later run with resume continues from there.
   int64_t interrupt_after_steps = 0;
+  // Asked after every step (may be empty): true stops the run as an interruption does (the
+  // Python package's Ctrl-C). One process only: ranks of a job would not stop together.
+  std::function<bool()> stop_requested;
   // One rank of a data-parallel job (not owned; null: one process). Every rank runs the same
   // global sequence of steps and takes its shard of each step's batches; gradients are summed
   // over ranks, so the model follows the one-process run with the same batch size. Rank 0 alone
@@ -45,6 +49,7 @@ struct TrainerOptions {
 struct TrainResult {
   int64_t steps = 0;
   bool early_stopped = false;
+  bool interrupted = false;        // stopped before the end: last/ saved, final/ not
   double seconds = 0;              // this invocation's wall time
   int64_t steps_run = 0;           // this invocation's steps
   int64_t overlapped_steps = 0;    // of those, steps whose gradient sums began during backward
@@ -56,6 +61,9 @@ struct TrainResult {
 // directory (see atomic_directory.h): the checkpoint each belongs to is recovered, and what was
 // done is said on stderr. Trainer and resume_config call it first.
 void recover_checkpoints(const std::filesystem::path& run_dir);
+
+// The run directory a resume argument names: RUN_DIR itself, or RUN_DIR/last.
+std::filesystem::path resume_run_dir(const std::filesystem::path& resume);
 
 class Trainer {
  public:
