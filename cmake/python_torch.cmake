@@ -3,24 +3,17 @@
 # headers and libraries directly. TorchConfig.cmake is not used: for a CUDA-enabled wheel it
 # wants a CUDA toolkit, which an extension that only calls ATen does not need.
 #
-# An isolated build (plain `pip install .`) cannot import torch: its build environment holds
-# only the build requirements. The target environment's site-packages is found by running
-# its interpreter with -S (no site hooks, so pip's isolation does not apply).
-# MTST_TORCH_ROOT (the directory of torch/__init__.py) overrides the search.
+# An isolated build (plain `pip install .`) cannot import torch as it is: pip hides the
+# environment's site-packages behind PYTHONPATH hooks. The target environment's torch is found
+# by running its interpreter again without them. MTST_TORCH_ROOT (the directory of
+# torch/__init__.py) overrides the search.
 set(MTST_TORCH_ROOT "$ENV{MTST_TORCH_ROOT}" CACHE PATH "torch package directory (default: found)")
 if(NOT MTST_TORCH_ROOT)
   execute_process(
-    COMMAND "${Python_EXECUTABLE}" -c "import os, torch; print(os.path.dirname(torch.__file__))"
+    COMMAND ${CMAKE_COMMAND} -E env --unset=PYTHONPATH --unset=PYTHONNOUSERSITE
+            "${Python_EXECUTABLE}" -c
+            "import importlib.util, os; print(os.path.dirname(importlib.util.find_spec('torch').origin))"
     OUTPUT_VARIABLE MTST_TORCH_ROOT OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
-endif()
-if(NOT MTST_TORCH_ROOT)
-  execute_process(
-    COMMAND "${Python_EXECUTABLE}" -S -c
-            "import sysconfig; print(sysconfig.get_paths()['purelib'])"
-    OUTPUT_VARIABLE mtst_purelib OUTPUT_STRIP_TRAILING_WHITESPACE)
-  if(EXISTS "${mtst_purelib}/torch/__init__.py")
-    set(MTST_TORCH_ROOT "${mtst_purelib}/torch")
-  endif()
 endif()
 if(NOT MTST_TORCH_ROOT OR NOT EXISTS "${MTST_TORCH_ROOT}/lib/libtorch_cpu.so")
   message(FATAL_ERROR "mtst's Python package builds against the torch installed in the same "
