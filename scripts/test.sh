@@ -6,9 +6,16 @@
 # venv or model fails them instead of skipping, unless MTST_NO_REFERENCES=1 was asked for.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+# Each phase prints how long it took, so a first run on a fresh machine shows where time goes.
+phase() {
+  local name=$1 start=$SECONDS
+  shift
+  "$@"
+  echo "test.sh: $name took $((SECONDS - start)) s"
+}
+phase setup scripts/setup.sh
 [ "${MTST_NO_REFERENCES:-0}" = 1 ] || export MTST_REQUIRE_REFERENCES=1
-scripts/build.sh
+phase build scripts/build.sh
 # The Python package, into the references venv (its tests are reference tests).
-[ "${MTST_NO_REFERENCES:-0}" = 1 ] || scripts/install_python.sh
-ctest --test-dir "$(scripts/build.sh --print-dir)" --output-on-failure -j "$(nproc)"
+[ "${MTST_NO_REFERENCES:-0}" = 1 ] || phase "python package" scripts/install_python.sh
+phase ctest ctest --test-dir "$(scripts/build.sh --print-dir)" --output-on-failure -j "$(nproc)"
