@@ -1,6 +1,6 @@
 // The fused CPU AdamW update against the same arithmetic as ATen tensor ops (the path of
 // parameters on other devices), with and without a clipping coefficient, over several steps.
-#include "train/adamw_update.h"
+#include "ops/adamw_update.h"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // The attention entry point: the reference path (oneDNN products on the CPU) against plain
 // ATen math, and libtorch 2.x's scaled_dot_product_attention (the CUDA path, runnable on the
 // CPU too) against the reference, on a padded batch.
-#include "model/attention.h"
+#include "ops/attention.h"
 
 #include <gtest/gtest.h>
 

@@ -8,6 +8,7 @@
 
 #include "mtst/io/json_file.h"
 #include "mtst/io/safetensors.h"
+#include "mtst/ops/exec_plan.h"
 #include "mtst/runtime/exec_options.h"
 #include "test_util.h"
 

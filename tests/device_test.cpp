@@ -7,6 +7,7 @@
 
 #include "mtst/error.h"
 #include "mtst/model/sentence_encoder.h"
+#include "mtst/ops/exec_plan.h"
 #include "mtst/runtime/exec_options.h"
 #include "mtst/train/trainer.h"
 #include "test_util.h"

@@ -2,8 +2,8 @@
 // with each epilogue at several batch sizes, strided batched matmul, LayerNorm and softmax.
 #include <gtest/gtest.h>
 
-#include "runtime/dnnl_matmul.h"
-#include "runtime/dnnl_norm.h"
+#include "ops/matmul_cpu_dnnl.h"
+#include "ops/norm_cpu_dnnl.h"
 #include "test_util.h"
 
 namespace mtst {

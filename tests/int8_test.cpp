@@ -14,8 +14,8 @@
 #include "mtst/model/sentence_encoder.h"
 #include "ops/cpu/int8_rows.h"
 #include "ops/int8_calibration.h"
+#include "ops/kernel_plan.h"
 #include "ops/linear.h"
-#include "runtime/kernel_plan.h"
 #include "test_util.h"
 
 namespace mtst {

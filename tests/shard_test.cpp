@@ -1,5 +1,5 @@
 // shard_range: every item in exactly one shard, in order, shard sizes differing by at most one.
-#include "mtst/dist/shard.h"
+#include "mtst/io/shard.h"
 
 #include <gtest/gtest.h>
 

@@ -12,7 +12,7 @@
 #include <random>
 #include <sstream>
 
-#include "mtst/dist/free_port.h"
+#include "mtst/distributed/free_port.h"
 
 namespace mtst::test {
 

@@ -16,6 +16,7 @@
 
 #include "bindings.h"
 #include "mtst/error.h"
+#include "mtst/ops/exec_plan.h"
 #include "serve/server.h"
 
 namespace mtst::python {

@@ -13,6 +13,7 @@
 #include "bindings.h"
 #include "mtst/error.h"
 #include "mtst/model/predictor.h"
+#include "mtst/ops/exec_plan.h"
 #include "mtst/runtime/exec_options.h"
 #include "mtst/train/model_evaluation.h"
 #include "mtst/train/trainer.h"

@@ -14,7 +14,8 @@
 #include "mtst/error.h"
 #include "mtst/io/text_input.h"
 #include "mtst/model/sentence_encoder.h"
-#include "runtime/kernel_plan.h"
+#include "mtst/ops/exec_plan.h"
+#include "ops/kernel_plan.h"
 
 namespace mtst::cli {
 

@@ -13,6 +13,7 @@
 #include "mtst/io/text_input.h"
 #include "mtst/model/sentence_encoder.h"
 #include "mtst/model/stream_encode.h"
+#include "mtst/ops/exec_plan.h"
 
 namespace mtst::cli {
 

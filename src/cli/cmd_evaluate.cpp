@@ -12,6 +12,7 @@
 #include "mtst/error.h"
 #include "mtst/io/atomic_file.h"
 #include "mtst/model/predictor.h"
+#include "mtst/ops/exec_plan.h"
 #include "mtst/train/model_evaluation.h"
 
 namespace mtst::cli {

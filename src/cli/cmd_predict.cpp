@@ -12,6 +12,7 @@
 #include "mtst/error.h"
 #include "mtst/io/text_input.h"
 #include "mtst/model/predictor.h"
+#include "mtst/ops/exec_plan.h"
 
 namespace mtst::cli {
 

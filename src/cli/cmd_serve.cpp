@@ -12,6 +12,7 @@
 #include "cli/device_option.h"
 #include "cli/precision_option.h"
 #include "mtst/error.h"
+#include "mtst/ops/exec_plan.h"
 #include "serve/server.h"
 
 namespace mtst::cli {

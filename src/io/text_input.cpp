@@ -11,8 +11,8 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "mtst/dist/shard.h"
 #include "mtst/error.h"
+#include "mtst/io/shard.h"
 
 namespace mtst {
 

@@ -3,9 +3,9 @@
 
 #include <ATen/ATen.h>
 
-#include "model/autograd_ops.h"
-#include "model/hashed_dropout.h"
 #include "mtst/error.h"
+#include "ops/autograd_products.h"
+#include "ops/hashed_dropout.h"
 
 namespace mtst {
 

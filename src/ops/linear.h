@@ -9,8 +9,8 @@
 
 #include <memory>
 
-#include "runtime/dnnl_matmul.h"
-#include "runtime/kernel_plan.h"
+#include "ops/kernel_plan.h"
+#include "ops/matmul_cpu_dnnl.h"
 
 namespace mtst {
 

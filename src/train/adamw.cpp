@@ -1,5 +1,5 @@
 // Fused AdamW (see adamw.h): gradient clipping, per-parameter step counts and the scalars of
-// torch.optim.AdamW's update (foreach=False); the update itself is train/adamw_update.cpp.
+// torch.optim.AdamW's update (foreach=False); the update itself is ops/adamw_update.cpp.
 #include "mtst/train/adamw.h"
 
 #include <ATen/core/grad_mode.h>
@@ -8,7 +8,7 @@
 #include <string>
 
 #include "mtst/error.h"
-#include "train/adamw_update.h"
+#include "ops/adamw_update.h"
 
 namespace mtst {
 

@@ -31,7 +31,7 @@
 #include <string>
 #include <vector>
 
-#include "mtst/dist/communicator.h"
+#include "mtst/distributed/communicator.h"
 
 namespace mtst {
 

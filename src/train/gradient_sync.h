@@ -12,7 +12,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "mtst/dist/communicator.h"
+#include "mtst/distributed/communicator.h"
 
 namespace mtst {
 

@@ -7,9 +7,9 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-namespace mtst {
+#include "mtst/ops/activation.h"
 
-enum class Activation { kGeluErf, kGeluTanh, kRelu };
+namespace mtst {
 
 struct BertConfig {
   int64_t vocab_size = 0;

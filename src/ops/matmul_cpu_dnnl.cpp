@@ -1,6 +1,6 @@
 // oneDNN matmul primitives on ATen tensors: a per-shape primitive cache, strided operands,
 // pre-packed Linear weights and fused epilogues. See dnnl_matmul.h for why this exists.
-#include "runtime/dnnl_matmul.h"
+#include "ops/matmul_cpu_dnnl.h"
 
 #include <mutex>
 #include <string>

@@ -2,7 +2,7 @@
 // libtorch 1.13 sends fp32 products to the system BLAS (generic kernels on many CPUs) and has
 // no fp32 oneDNN route. Under CPU autocast (bf16) the operands are cast to bf16 as autocast
 // would, and weight gradients are accumulated in fp32. Without oneDNN, and for tensors on another
-// device (CUDA: cuBLAS), they are at::linear and at::matmul. Internal to src/model.
+// device (CUDA: cuBLAS), they are at::linear and at::matmul. Internal to src (src/ops).
 #pragma once
 
 #include <ATen/ATen.h>

@@ -2,8 +2,8 @@
 // of CUDA tensors (attention.h). libtorch 1.13 has no such op: sdpa_available() is false there.
 #include <torch/version.h>
 
-#include "model/attention.h"
 #include "mtst/error.h"
+#include "ops/attention.h"
 
 namespace mtst {
 

@@ -1,10 +1,10 @@
 // oneDNN-backed autograd functions for Linear and attention products (see autograd_ops.h).
-#include "model/autograd_ops.h"
+#include "ops/autograd_products.h"
 
 #include <torch/autograd.h>
 
+#include "ops/matmul_cpu_dnnl.h"
 #include "runtime/autocast.h"
-#include "runtime/dnnl_matmul.h"
 
 namespace mtst {
 

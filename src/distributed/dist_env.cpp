@@ -3,7 +3,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "mtst/dist/communicator.h"
+#include "mtst/distributed/communicator.h"
 #include "mtst/error.h"
 
 namespace mtst {

@@ -1,5 +1,5 @@
 // free_loopback_port (see free_port.h).
-#include "mtst/dist/free_port.h"
+#include "mtst/distributed/free_port.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -2,7 +2,7 @@
 // rather than ATen's CPU bernoulli_, which draws every element serially from one Mersenne
 // Twister and took a third of a bf16 training step. Masks are the same for any thread count;
 // each call takes its seed from the default CPU generator, so torch::manual_seed makes runs
-// repeatable. Internal to src/model.
+// repeatable. Internal to src (src/ops).
 #pragma once
 
 #include <ATen/ATen.h>

@@ -1,7 +1,7 @@
 // Communicator on c10d: TCPStore rendezvous, ProcessGroupGloo collectives (see communicator.h).
 // libtorch 1.13's ProcessGroupGloo is a ProcessGroup, 2.x's a Backend; the calls used here
 // (allreduce, broadcast, allgather, barrier, Work::wait) are spelled the same in both.
-#include "mtst/dist/communicator.h"
+#include "mtst/distributed/communicator.h"
 
 // libtorch 2.x hides the Gloo process group behind USE_C10D_GLOO. The PyPI wheel's CMake config
 // defines it and Debian 13's does not, although both libraries are built with Gloo.

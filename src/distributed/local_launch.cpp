@@ -1,6 +1,6 @@
 // launch_local_ranks (see local_launch.h): fork/exec per rank, one supervising loop on
 // sigtimedwait (SIGCHLD, SIGINT, SIGTERM blocked in the launcher, unblocked in the ranks).
-#include "mtst/dist/local_launch.h"
+#include "mtst/distributed/local_launch.h"
 
 #include <signal.h>
 #include <sys/wait.h>
@@ -13,7 +13,7 @@
 #include <map>
 #include <utility>
 
-#include "mtst/dist/free_port.h"
+#include "mtst/distributed/free_port.h"
 #include "mtst/error.h"
 
 namespace mtst {

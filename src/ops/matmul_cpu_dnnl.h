@@ -9,7 +9,7 @@
 #include <memory>
 #include <string>
 
-#include "mtst/model/bert_config.h"
+#include "mtst/ops/activation.h"
 
 namespace mtst {
 

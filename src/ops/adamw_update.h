@@ -1,6 +1,6 @@
 // One AdamW update of one parameter tensor, device-neutral: the fused CPU loop, or the same
 // arithmetic as ATen tensor ops (any device; the oracle the fused loop is tested against,
-// tests/adamw_update_test.cpp). Internal to src/train; FusedAdamW (adamw.h) computes the
+// tests/adamw_update_test.cpp). Internal to src (src/ops); FusedAdamW (adamw.h) computes the
 // scalars and picks the path by the parameter's device.
 #pragma once
 

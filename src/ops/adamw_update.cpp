@@ -1,6 +1,6 @@
 // The two paths of one AdamW update (see adamw_update.h), in torch.optim.AdamW's order: decay,
 // first and second moments, bias-corrected denominator, update.
-#include "train/adamw_update.h"
+#include "ops/adamw_update.h"
 
 #include <ATen/Parallel.h>
 

@@ -1,5 +1,5 @@
 // Counter-based dropout (see hashed_dropout.h).
-#include "model/hashed_dropout.h"
+#include "ops/hashed_dropout.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>

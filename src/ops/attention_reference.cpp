@@ -1,7 +1,7 @@
 // The reference attention: two products and a softmax, and the device dispatch (attention.h).
-#include "model/attention.h"
-#include "model/autograd_ops.h"
-#include "model/hashed_dropout.h"
+#include "ops/attention.h"
+#include "ops/autograd_products.h"
+#include "ops/hashed_dropout.h"
 
 namespace mtst {
 

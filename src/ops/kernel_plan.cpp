@@ -1,14 +1,14 @@
 // KernelPlan (kernel_plan.h): the effective ISA read from oneDNN, and the linear kernels each
 // precision gets on it.
-#include "runtime/kernel_plan.h"
+#include "ops/kernel_plan.h"
 
 #include <map>
 #include <mutex>
 #include <utility>
 
 #include "mtst/error.h"
+#include "ops/matmul_cpu_dnnl.h"
 #include "runtime/dnnl_compat.h"
-#include "runtime/dnnl_matmul.h"
 
 namespace mtst {
 

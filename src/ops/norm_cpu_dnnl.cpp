@@ -1,6 +1,6 @@
 // oneDNN layer normalisation and softmax with per-shape primitive caches; ATen fallbacks
 // when the build has no oneDNN.
-#include "runtime/dnnl_norm.h"
+#include "ops/norm_cpu_dnnl.h"
 
 #include <mutex>
 #include <string>
