@@ -17,27 +17,51 @@ void finish_line_break(std::streambuf* buf, int c) {
   if (c == '\r' && buf->sgetc() == '\n') buf->sbumpc();
 }
 
+// Skips a UTF-8 BOM at the very start.
+void skip_bom(std::streambuf* buf, const std::string& where) {
+  if (buf->sgetc() != 0xEF) return;
+  std::string bom;
+  while (bom.size() < 3 && buf->sgetc() != kEof) {
+    bom.push_back(static_cast<char>(buf->sbumpc()));
+  }
+  if (bom == "\xEF\xBB\xBF") return;
+  // Not a BOM: put the bytes back if possible, otherwise treat them as data.
+  for (size_t i = bom.size(); i > 0; --i) {
+    if (buf->sungetc() == kEof) {
+      throw Error(where + ":1: cannot re-read the first bytes of the input");
+    }
+  }
+}
+
+// A quoted field whose opening quote was read: appends its text to FIELD up to the closing
+// quote ("" is a literal quote), counting line breaks inside it in LINE.
+void read_quoted(std::streambuf* buf, std::string& field, size_t& line, const std::string& where) {
+  const size_t quote_line = line;
+  while (true) {
+    int q = buf->sbumpc();
+    if (q == kEof) {
+      throw Error(where + ":" + std::to_string(line) +
+                  ": unterminated quoted field (opened at line " + std::to_string(quote_line) +
+                  ")");
+    }
+    if (q == '"') {
+      if (buf->sgetc() != '"') return;
+      buf->sbumpc();
+      field.push_back('"');
+      continue;
+    }
+    if (q == '\n' || (q == '\r' && buf->sgetc() != '\n')) ++line;
+    field.push_back(static_cast<char>(q));
+  }
+}
+
 }  // namespace
 
 void for_each_csv_record(std::istream& in, const std::string& where, const CsvRecordFn& fn) {
   std::streambuf* buf = in.rdbuf();
   if (buf == nullptr) throw Error(where + ": no input stream");
 
-  // Skip a UTF-8 BOM at the very start.
-  if (buf->sgetc() == 0xEF) {
-    std::string bom;
-    while (bom.size() < 3 && buf->sgetc() != kEof) {
-      bom.push_back(static_cast<char>(buf->sbumpc()));
-    }
-    if (bom != "\xEF\xBB\xBF") {
-      // Not a BOM: put the bytes back if possible, otherwise treat them as data.
-      for (size_t i = bom.size(); i > 0; --i) {
-        if (buf->sungetc() == kEof) {
-          throw Error(where + ":1: cannot re-read the first bytes of the input");
-        }
-      }
-    }
-  }
+  skip_bom(buf, where);
 
   std::vector<std::string> fields;
   std::string field;
@@ -65,26 +89,7 @@ void for_each_csv_record(std::istream& in, const std::string& where, const CsvRe
       record_line = line;
     }
     if (c == '"' && field.empty()) {
-      // Quoted field: read to the closing quote; "" is a literal quote.
-      const size_t quote_line = line;
-      while (true) {
-        int q = buf->sbumpc();
-        if (q == kEof) {
-          throw Error(where + ":" + std::to_string(line) +
-                      ": unterminated quoted field (opened at line " + std::to_string(quote_line) +
-                      ")");
-        }
-        if (q == '"') {
-          if (buf->sgetc() == '"') {
-            buf->sbumpc();
-            field.push_back('"');
-            continue;
-          }
-          break;
-        }
-        if (q == '\n' || (q == '\r' && buf->sgetc() != '\n')) ++line;
-        field.push_back(static_cast<char>(q));
-      }
+      read_quoted(buf, field, line, where);
       // After the closing quote: a separator, a line break or EOF.
       int next = buf->sgetc();
       if (next == kEof || next == ',' || next == '\r' || next == '\n') {

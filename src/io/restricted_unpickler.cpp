@@ -42,6 +42,13 @@ class Unpickler {
   TensorMap run();
 
  private:
+  // One function per opcode family; each executes op_ and returns true if op_ is one of its own.
+  bool control_op();
+  bool scalar_op();
+  bool container_op();
+  bool memo_op();
+  bool object_op();
+
   [[noreturn]] void fail(const std::string& what) const { in_.fail(what); }
 
   // Values and the stack.
@@ -319,182 +326,219 @@ TensorMap Unpickler::finish(Value* result) {
   return out;
 }
 
+// Protocol, framing and marks. Returns false when op_ is not of this family.
+bool Unpickler::control_op() {
+  switch (op_) {
+    case kProto: {
+      std::uint8_t version = in_.u8();
+      if (version > 5) fail("unsupported pickle protocol " + std::to_string(version));
+      return true;
+    }
+    case kFrame:
+      in_.le(8);  // Framing only helps buffered readers; the whole pickle is in memory.
+      return true;
+    case kMark:
+      marks_.push_back(stack_.size());
+      return true;
+    case kPop:
+      if (stack_.size() > floor()) {
+        stack_.pop_back();
+      } else {
+        pop_mark();
+      }
+      return true;
+    case kPopMark:
+      pop_mark();
+      return true;
+    default:
+      return false;
+  }
+}
+
+// None, booleans, integers, floats and strings. Returns false when op_ is not of this family.
+bool Unpickler::scalar_op() {
+  switch (op_) {
+    case kNone:
+      push(make(Kind::kNone));
+      return true;
+    case kNewTrue:
+    case kNewFalse: {
+      Value* value = make(Kind::kBool);
+      value->number = op_ == kNewTrue;
+      push(value);
+      return true;
+    }
+    case kBinInt:
+      push(make_int(static_cast<std::int32_t>(static_cast<std::uint32_t>(in_.le(4)))));
+      return true;
+    case kBinInt1:
+      push(make_int(in_.u8()));
+      return true;
+    case kBinInt2:
+      push(make_int(static_cast<std::int64_t>(in_.le(2))));
+      return true;
+    case kLong1: {
+      std::uint8_t n = in_.u8();
+      if (n > 8) fail("integer of " + std::to_string(n) + " bytes does not fit in 64 bits");
+      std::uint64_t bits = n == 0 ? 0 : in_.le(n);
+      if (n > 0 && n < 8 && ((bits >> (8 * n - 1)) & 1)) bits |= ~std::uint64_t{0} << (8 * n);
+      push(make_int(static_cast<std::int64_t>(bits)));
+      return true;
+    }
+    case kBinFloat: {
+      std::string_view bytes = in_.bytes(8);
+      std::uint64_t bits = 0;
+      for (char c : bytes) bits = (bits << 8) | static_cast<std::uint8_t>(c);  // Big-endian.
+      Value* value = make(Kind::kFloat);
+      std::memcpy(&value->real, &bits, sizeof(bits));
+      push(value);
+      return true;
+    }
+    case kShortBinUnicode:
+      push(make_string(in_.bytes(in_.u8())));
+      return true;
+    case kBinUnicode:
+      push(make_string(in_.bytes(in_.le(4))));
+      return true;
+    case kBinUnicode8:
+      push(make_string(in_.bytes(in_.le(8))));
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Tuples, lists and dicts. Returns false when op_ is not of this family.
+bool Unpickler::container_op() {
+  switch (op_) {
+    case kEmptyTuple:
+      push(make(Kind::kTuple));
+      return true;
+    case kTuple1:
+    case kTuple2:
+    case kTuple3: {
+      const std::size_t n = op_ - kTuple1 + 1;
+      if (stack_.size() < floor() + n) fail("stack underflow");
+      Value* tuple = make(Kind::kTuple);
+      tuple->items.assign(stack_.end() - static_cast<std::ptrdiff_t>(n), stack_.end());
+      stack_.resize(stack_.size() - n);
+      push(tuple);
+      return true;
+    }
+    case kTuple:
+    case kList: {
+      std::vector<Value*> items = pop_mark();
+      Value* sequence = make(op_ == kTuple ? Kind::kTuple : Kind::kList);
+      sequence->items = std::move(items);
+      push(sequence);
+      return true;
+    }
+    case kEmptyList:
+      push(make(Kind::kList));
+      return true;
+    case kEmptyDict:
+      push(make(Kind::kDict));
+      return true;
+    case kDict:
+    case kSetItems: {
+      std::vector<Value*> items = pop_mark();
+      if (items.size() % 2 != 0) fail("odd number of items for a dict");
+      Value* dict = op_ == kDict ? make(Kind::kDict) : expect(top(), Kind::kDict, "the target");
+      for (std::size_t i = 0; i < items.size(); i += 2) {
+        dict->entries.emplace_back(items[i], items[i + 1]);
+      }
+      if (op_ == kDict) push(dict);
+      return true;
+    }
+    case kSetItem: {
+      Value* value = pop();
+      Value* key = pop();
+      expect(top(), Kind::kDict, "the SETITEM target")->entries.emplace_back(key, value);
+      return true;
+    }
+    case kAppend: {
+      Value* value = pop();
+      expect(top(), Kind::kList, "the APPEND target")->items.push_back(value);
+      return true;
+    }
+    case kAppends: {
+      std::vector<Value*> items = pop_mark();
+      Value* list = expect(top(), Kind::kList, "the APPENDS target");
+      list->items.insert(list->items.end(), items.begin(), items.end());
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+// The memo: PUT and GET. Returns false when op_ is not of this family.
+bool Unpickler::memo_op() {
+  switch (op_) {
+    case kBinPut:
+      memo_put(in_.u8());
+      return true;
+    case kLongBinPut:
+      memo_put(in_.le(4));
+      return true;
+    case kMemoize:
+      memo_put(memo_.size());
+      return true;
+    case kBinGet:
+      push(memo_get(in_.u8()));
+      return true;
+    case kLongBinGet:
+      push(memo_get(in_.le(4)));
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Globals, calls, BUILD and persistent ids (storages). Returns false when op_ is not of this
+// family.
+bool Unpickler::object_op() {
+  switch (op_) {
+    case kGlobal: {
+      std::string_view module = in_.line();
+      std::string_view name = in_.line();
+      push(find_global(module, name));
+      return true;
+    }
+    case kStackGlobal: {
+      Value* name = expect(pop(), Kind::kString, "the STACK_GLOBAL name");
+      Value* module = expect(pop(), Kind::kString, "the STACK_GLOBAL module");
+      push(find_global(module->text, name->text));
+      return true;
+    }
+    case kReduce: {
+      Value* args = pop();
+      Value* callable = pop();
+      push(reduce(callable, args));
+      return true;
+    }
+    case kBuild: {
+      pop();  // The state: for an OrderedDict, attributes such as _metadata, which we drop.
+      Value* target = top();
+      if (target->kind != Kind::kDict && target->kind != Kind::kTensor) {
+        fail(std::string("BUILD on a ") + kind_name(target->kind) + " is not supported");
+      }
+      return true;
+    }
+    case kBinPersId:
+      push(persistent_load(pop()));
+      return true;
+    default:
+      return false;
+  }
+}
+
 TensorMap Unpickler::run() {
   while (true) {
     op_ = in_.next_opcode();
-    switch (op_) {
-      case kProto: {
-        std::uint8_t version = in_.u8();
-        if (version > 5) fail("unsupported pickle protocol " + std::to_string(version));
-        break;
-      }
-      case kFrame:
-        in_.le(8);  // Framing only helps buffered readers; the whole pickle is in memory.
-        break;
-      case kStop: {
-        Value* result = pop();
-        return finish(result);
-      }
-      case kMark:
-        marks_.push_back(stack_.size());
-        break;
-      case kPop:
-        if (stack_.size() > floor()) {
-          stack_.pop_back();
-        } else {
-          pop_mark();
-        }
-        break;
-      case kPopMark:
-        pop_mark();
-        break;
-      case kNone:
-        push(make(Kind::kNone));
-        break;
-      case kNewTrue:
-      case kNewFalse: {
-        Value* value = make(Kind::kBool);
-        value->number = op_ == kNewTrue;
-        push(value);
-        break;
-      }
-      case kBinInt:
-        push(make_int(static_cast<std::int32_t>(static_cast<std::uint32_t>(in_.le(4)))));
-        break;
-      case kBinInt1:
-        push(make_int(in_.u8()));
-        break;
-      case kBinInt2:
-        push(make_int(static_cast<std::int64_t>(in_.le(2))));
-        break;
-      case kLong1: {
-        std::uint8_t n = in_.u8();
-        if (n > 8) fail("integer of " + std::to_string(n) + " bytes does not fit in 64 bits");
-        std::uint64_t bits = n == 0 ? 0 : in_.le(n);
-        if (n > 0 && n < 8 && ((bits >> (8 * n - 1)) & 1)) bits |= ~std::uint64_t{0} << (8 * n);
-        push(make_int(static_cast<std::int64_t>(bits)));
-        break;
-      }
-      case kBinFloat: {
-        std::string_view bytes = in_.bytes(8);
-        std::uint64_t bits = 0;
-        for (char c : bytes) bits = (bits << 8) | static_cast<std::uint8_t>(c);  // Big-endian.
-        Value* value = make(Kind::kFloat);
-        std::memcpy(&value->real, &bits, sizeof(bits));
-        push(value);
-        break;
-      }
-      case kShortBinUnicode:
-        push(make_string(in_.bytes(in_.u8())));
-        break;
-      case kBinUnicode:
-        push(make_string(in_.bytes(in_.le(4))));
-        break;
-      case kBinUnicode8:
-        push(make_string(in_.bytes(in_.le(8))));
-        break;
-      case kEmptyTuple:
-        push(make(Kind::kTuple));
-        break;
-      case kTuple1:
-      case kTuple2:
-      case kTuple3: {
-        const std::size_t n = op_ - kTuple1 + 1;
-        if (stack_.size() < floor() + n) fail("stack underflow");
-        Value* tuple = make(Kind::kTuple);
-        tuple->items.assign(stack_.end() - static_cast<std::ptrdiff_t>(n), stack_.end());
-        stack_.resize(stack_.size() - n);
-        push(tuple);
-        break;
-      }
-      case kTuple:
-      case kList: {
-        std::vector<Value*> items = pop_mark();
-        Value* sequence = make(op_ == kTuple ? Kind::kTuple : Kind::kList);
-        sequence->items = std::move(items);
-        push(sequence);
-        break;
-      }
-      case kEmptyList:
-        push(make(Kind::kList));
-        break;
-      case kEmptyDict:
-        push(make(Kind::kDict));
-        break;
-      case kDict:
-      case kSetItems: {
-        std::vector<Value*> items = pop_mark();
-        if (items.size() % 2 != 0) fail("odd number of items for a dict");
-        Value* dict = op_ == kDict ? make(Kind::kDict) : expect(top(), Kind::kDict, "the target");
-        for (std::size_t i = 0; i < items.size(); i += 2) {
-          dict->entries.emplace_back(items[i], items[i + 1]);
-        }
-        if (op_ == kDict) push(dict);
-        break;
-      }
-      case kSetItem: {
-        Value* value = pop();
-        Value* key = pop();
-        expect(top(), Kind::kDict, "the SETITEM target")->entries.emplace_back(key, value);
-        break;
-      }
-      case kAppend: {
-        Value* value = pop();
-        expect(top(), Kind::kList, "the APPEND target")->items.push_back(value);
-        break;
-      }
-      case kAppends: {
-        std::vector<Value*> items = pop_mark();
-        Value* list = expect(top(), Kind::kList, "the APPENDS target");
-        list->items.insert(list->items.end(), items.begin(), items.end());
-        break;
-      }
-      case kBinPut:
-        memo_put(in_.u8());
-        break;
-      case kLongBinPut:
-        memo_put(in_.le(4));
-        break;
-      case kMemoize:
-        memo_put(memo_.size());
-        break;
-      case kBinGet:
-        push(memo_get(in_.u8()));
-        break;
-      case kLongBinGet:
-        push(memo_get(in_.le(4)));
-        break;
-      case kGlobal: {
-        std::string_view module = in_.line();
-        std::string_view name = in_.line();
-        push(find_global(module, name));
-        break;
-      }
-      case kStackGlobal: {
-        Value* name = expect(pop(), Kind::kString, "the STACK_GLOBAL name");
-        Value* module = expect(pop(), Kind::kString, "the STACK_GLOBAL module");
-        push(find_global(module->text, name->text));
-        break;
-      }
-      case kReduce: {
-        Value* args = pop();
-        Value* callable = pop();
-        push(reduce(callable, args));
-        break;
-      }
-      case kBuild: {
-        pop();  // The state: for an OrderedDict, attributes such as _metadata, which we drop.
-        Value* target = top();
-        if (target->kind != Kind::kDict && target->kind != Kind::kTensor) {
-          fail(std::string("BUILD on a ") + kind_name(target->kind) + " is not supported");
-        }
-        break;
-      }
-      case kBinPersId:
-        push(persistent_load(pop()));
-        break;
-      default:
-        fail("opcode not supported by this restricted unpickler");
+    if (op_ == kStop) return finish(pop());
+    if (!(control_op() || scalar_op() || container_op() || memo_op() || object_op())) {
+      fail("opcode not supported by this restricted unpickler");
     }
   }
 }

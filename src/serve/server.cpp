@@ -17,7 +17,7 @@
 #include "mtst/error.h"
 #include "mtst/model/pooling.h"
 #include "mtst/model/predictor.h"
-#include "runtime/kernel_plan.h"
+#include "ops/kernel_plan.h"
 #include "serve/connection_pool.h"
 #include "serve/metrics.h"
 #include "serve/request_parsing.h"
@@ -81,26 +81,22 @@ struct Server::Impl {
   std::atomic<bool> stopping{false};
   int port = -1;
 
-  // Token ids of each text, truncated when TRUNCATE, else 422 for a text over the limit.
+  // Token ids of each text, truncated by the tokenizer when TRUNCATE (keeping [SEP], as
+  // everywhere else), else 422 for a text over the model's limit.
   std::vector<std::vector<int64_t>> tokenize(const std::vector<std::string>& texts,
                                              bool truncate) const {
     const size_t limit = predictor->info().max_seq_length;
     std::vector<std::vector<int64_t>> out;
     for (size_t i = 0; i < texts.size(); ++i) {
-      auto ids = predictor->encoder().tokenize(texts[i], 0);
-      if (ids.size() > limit) {
-        if (!truncate) {
-          throw RequestError(422, "Validation",
-                             "input " + std::to_string(i) + " has " + std::to_string(ids.size()) +
-                                 " tokens; the model's limit is " + std::to_string(limit) +
-                                 " (send \"truncate\": true, or start the server with "
-                                 "--auto-truncate)");
-        }
-        const int64_t sep = ids.back();
-        ids.resize(limit);
-        ids.back() = sep;
+      bool cut = false;
+      out.push_back(predictor->encoder().tokenize(texts[i], limit, &cut));
+      if (cut && !truncate) {
+        throw RequestError(422, "Validation",
+                           "input " + std::to_string(i) + " has more than " +
+                               std::to_string(limit) +
+                               " tokens, the model's limit (send \"truncate\": true, or start "
+                               "the server with --auto-truncate)");
       }
-      out.push_back(std::move(ids));
     }
     return out;
   }
@@ -164,111 +160,137 @@ struct Server::Impl {
     return list;
   }
 
+  using Handler = void (Impl::*)(const httplib::Request&, httplib::Response&, Encoded&);
+  void post(const std::string& path, Handler handler) {
+    http.Post(path, route(path, [this, handler](const httplib::Request& req, httplib::Response& res,
+                                                Encoded& timing) {
+                (this->*handler)(req, res, timing);
+              }));
+  }
+  void get(const std::string& path, Handler handler) {
+    http.Get(path,
+             route(path, [this, handler](const httplib::Request& req, httplib::Response& res,
+                                         Encoded& timing) { (this->*handler)(req, res, timing); }));
+  }
+
   void add_routes() {
-    const size_t max_inputs = options.max_client_batch_size;
-    http.Post("/embed", route("/embed", [this, max_inputs](const httplib::Request& req,
-                                                           httplib::Response& res, Encoded& t) {
-                const auto body = parse_body(req.body);
-                const auto texts = read_inputs(body, "inputs", max_inputs);
-                const bool normalize = read_flag(body, "normalize", predictor_normalize());
-                const bool truncate = read_flag(body, "truncate", options.auto_truncate);
-                t = encode(texts, truncate);
-                send_json(res, 200, embeddings_json(t.rows, normalize));
-              }));
-    http.Post("/v1/embeddings",
-              route("/v1/embeddings", [this, max_inputs](const httplib::Request& req,
-                                                         httplib::Response& res, Encoded& t) {
-                const auto body = parse_body(req.body);
-                const auto texts = read_inputs(body, "input", max_inputs);
-                if (body.contains("model") && !body.at("model").is_string()) {
-                  throw RequestError(400, "InvalidRequest", "\"model\" must be a string");
-                }
-                if (body.contains("encoding_format") && body.at("encoding_format") != "float") {
-                  throw RequestError(422, "Validation",
-                                     "only \"encoding_format\": \"float\" is supported");
-                }
-                t = encode(texts, options.auto_truncate);
-                const auto list = embeddings_json(t.rows, predictor_normalize());
-                json data = json::array();
-                for (size_t i = 0; i < list.size(); ++i) {
-                  data.push_back({{"object", "embedding"}, {"embedding", list[i]}, {"index", i}});
-                }
-                send_json(res, 200,
-                          {{"object", "list"},
-                           {"data", data},
-                           {"model", body.value("model", model_name())},
-                           {"usage", {{"prompt_tokens", t.tokens}, {"total_tokens", t.tokens}}}});
-              }));
-    http.Post("/predict", route("/predict", [this, max_inputs](const httplib::Request& req,
-                                                               httplib::Response& res, Encoded& t) {
-                const auto body = parse_body(req.body);
-                const auto texts = read_inputs(body, "inputs", max_inputs);
-                const bool truncate = read_flag(body, "truncate", options.auto_truncate);
-                if (ready && predictor->info().tasks.empty()) {
-                  throw RequestError(
-                      422, "Validation",
-                      "this model has no classification heads (serve a model trained by "
-                      "`mtst train` for /predict)");
-                }
-                t = encode(texts, truncate);
-                const auto& tasks = predictor->info().tasks;
-                std::vector<at::Tensor> probs;
-                for (const auto& logits : predictor->logits(t.rows)) {
-                  probs.push_back(at::softmax(logits, 1).contiguous());
-                }
-                json out = json::array();
-                for (int64_t i = 0; i < t.rows.size(0); ++i) {
-                  json item = json::object();
-                  for (size_t k = 0; k < tasks.size(); ++k) {
-                    const auto* p = probs[k].data_ptr<float>() + i * probs[k].size(1);
-                    json scores = json::object();
-                    size_t best = 0;
-                    for (size_t c = 0; c < tasks[k].labels.size(); ++c) {
-                      scores[tasks[k].labels[c]] = p[c];
-                      if (p[c] > p[best]) best = c;
-                    }
-                    item[tasks[k].name] = {
-                        {"label", tasks[k].labels[best]}, {"score", p[best]}, {"scores", scores}};
-                  }
-                  out.push_back(item);
-                }
-                send_json(res, 200, out);
-              }));
-    http.Post(
-        "/tokenize", route("/tokenize", [this, max_inputs](const httplib::Request& req,
-                                                           httplib::Response& res, Encoded&) {
-          const auto body = parse_body(req.body);
-          const auto texts = read_inputs(body, "inputs", max_inputs);
-          if (!ready) throw RequestError(503, "Unhealthy", "the model is not ready");
-          const auto& tokenizer = predictor->encoder().tokenizer();
-          json out = json::array();
-          for (const auto& text : texts) {
-            json tokens = json::array();
-            for (int64_t id : predictor->encoder().tokenize(text, 0)) {
-              tokens.push_back({{"id", id},
-                                {"text", tokenizer.id_to_token(id)},
-                                {"special", id == tokenizer.cls_id() || id == tokenizer.sep_id()}});
-            }
-            out.push_back(tokens);
-          }
-          send_json(res, 200, out);
-        }));
-    http.Get("/health",
-             route("/health", [this](const httplib::Request&, httplib::Response& res, Encoded&) {
-               if (!ready) throw RequestError(503, "Unhealthy", "the model is not ready");
-               send_json(res, 200, {{"status", "ok"}});
-             }));
-    http.Get(
-        "/info", route("/info", [this](const httplib::Request&, httplib::Response& res, Encoded&) {
-          if (!ready) throw RequestError(503, "Unhealthy", "the model is not ready");
-          const auto& info = predictor->info();
-          json tasks = json::array();
-          for (const auto& t : info.tasks)
-            tasks.push_back({{"name", t.name}, {"labels", t.labels}});
-          json pooling = json::array();
-          for (auto m : info.pooling) pooling.push_back(pooling_mode_name(m));
-          send_json(
-              res, 200,
+    post("/embed", &Impl::embed);
+    post("/v1/embeddings", &Impl::openai_embeddings);
+    post("/predict", &Impl::predict);
+    post("/tokenize", &Impl::tokenize_route);
+    get("/health", &Impl::health);
+    get("/info", &Impl::info);
+    http.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+      // The loader thread sets queue before ready (atomic): read it only once ready says so.
+      const size_t depth = ready ? queue->queued() : 0;
+      const size_t in_flight = ready ? queue->in_flight() : 0;
+      res.set_content(metrics.render(depth, in_flight), "text/plain; version=0.0.4");
+    });
+    http.set_error_handler(&Impl::httplib_error);
+  }
+
+  // TEI's /embed.
+  void embed(const httplib::Request& req, httplib::Response& res, Encoded& t) {
+    const auto body = parse_body(req.body);
+    const auto texts = read_inputs(body, "inputs", options.max_client_batch_size);
+    const bool normalize = read_flag(body, "normalize", predictor_normalize());
+    const bool truncate = read_flag(body, "truncate", options.auto_truncate);
+    t = encode(texts, truncate);
+    send_json(res, 200, embeddings_json(t.rows, normalize));
+  }
+
+  // OpenAI's /v1/embeddings.
+  void openai_embeddings(const httplib::Request& req, httplib::Response& res, Encoded& t) {
+    const auto body = parse_body(req.body);
+    const auto texts = read_inputs(body, "input", options.max_client_batch_size);
+    if (body.contains("model") && !body.at("model").is_string()) {
+      throw RequestError(400, "InvalidRequest", "\"model\" must be a string");
+    }
+    if (body.contains("encoding_format") && body.at("encoding_format") != "float") {
+      throw RequestError(422, "Validation", "only \"encoding_format\": \"float\" is supported");
+    }
+    t = encode(texts, options.auto_truncate);
+    const auto list = embeddings_json(t.rows, predictor_normalize());
+    json data = json::array();
+    for (size_t i = 0; i < list.size(); ++i) {
+      data.push_back({{"object", "embedding"}, {"embedding", list[i]}, {"index", i}});
+    }
+    send_json(res, 200,
+              {{"object", "list"},
+               {"data", data},
+               {"model", body.value("model", model_name())},
+               {"usage", {{"prompt_tokens", t.tokens}, {"total_tokens", t.tokens}}}});
+  }
+
+  // /predict: every task's label, score and scores per input.
+  void predict(const httplib::Request& req, httplib::Response& res, Encoded& t) {
+    const auto body = parse_body(req.body);
+    const auto texts = read_inputs(body, "inputs", options.max_client_batch_size);
+    const bool truncate = read_flag(body, "truncate", options.auto_truncate);
+    if (ready && predictor->info().tasks.empty()) {
+      throw RequestError(422, "Validation",
+                         "this model has no classification heads (serve a model trained by "
+                         "`mtst train` for /predict)");
+    }
+    t = encode(texts, truncate);
+    std::vector<at::Tensor> probs;
+    for (const auto& logits : predictor->logits(t.rows)) {
+      probs.push_back(at::softmax(logits, 1).contiguous());
+    }
+    json out = json::array();
+    for (int64_t i = 0; i < t.rows.size(0); ++i) out.push_back(predictions_json(probs, i));
+    send_json(res, 200, out);
+  }
+
+  json predictions_json(const std::vector<at::Tensor>& probs, int64_t row) const {
+    const auto& tasks = predictor->info().tasks;
+    json item = json::object();
+    for (size_t k = 0; k < tasks.size(); ++k) {
+      const auto* p = probs[k].data_ptr<float>() + row * probs[k].size(1);
+      json scores = json::object();
+      size_t best = 0;
+      for (size_t c = 0; c < tasks[k].labels.size(); ++c) {
+        scores[tasks[k].labels[c]] = p[c];
+        if (p[c] > p[best]) best = c;
+      }
+      item[tasks[k].name] = {
+          {"label", tasks[k].labels[best]}, {"score", p[best]}, {"scores", scores}};
+    }
+    return item;
+  }
+
+  // TEI's /tokenize (no truncation: the tokens of the whole text).
+  void tokenize_route(const httplib::Request& req, httplib::Response& res, Encoded&) {
+    const auto body = parse_body(req.body);
+    const auto texts = read_inputs(body, "inputs", options.max_client_batch_size);
+    if (!ready) throw RequestError(503, "Unhealthy", "the model is not ready");
+    const auto& tokenizer = predictor->encoder().tokenizer();
+    json out = json::array();
+    for (const auto& text : texts) {
+      json tokens = json::array();
+      for (int64_t id : predictor->encoder().tokenize(text, 0)) {
+        tokens.push_back({{"id", id},
+                          {"text", tokenizer.id_to_token(id)},
+                          {"special", id == tokenizer.cls_id() || id == tokenizer.sep_id()}});
+      }
+      out.push_back(tokens);
+    }
+    send_json(res, 200, out);
+  }
+
+  void health(const httplib::Request&, httplib::Response& res, Encoded&) {
+    if (!ready) throw RequestError(503, "Unhealthy", "the model is not ready");
+    send_json(res, 200, {{"status", "ok"}});
+  }
+
+  void info(const httplib::Request&, httplib::Response& res, Encoded&) {
+    if (!ready) throw RequestError(503, "Unhealthy", "the model is not ready");
+    const auto& info = predictor->info();
+    json tasks = json::array();
+    for (const auto& t : info.tasks) tasks.push_back({{"name", t.name}, {"labels", t.labels}});
+    json pooling = json::array();
+    for (auto m : info.pooling) pooling.push_back(pooling_mode_name(m));
+    send_json(res, 200,
               {{"model_id", model_name()},
                {"model_dir", options.model.string()},
                {"version", MTST_VERSION},
@@ -288,24 +310,18 @@ struct Server::Impl {
                {"precision", precision_name(options.exec.precision)},
                {"kernels", kernel_plan(options.exec.precision, options.exec.device).describe()},
                {"threads", options.exec.threads}});
-        }));
-    http.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-      // The loader thread sets queue before ready (atomic): read it only once ready says so.
-      const size_t depth = ready ? queue->queued() : 0;
-      const size_t in_flight = ready ? queue->in_flight() : 0;
-      res.set_content(metrics.render(depth, in_flight), "text/plain; version=0.0.4");
-    });
-    // httplib's own refusals (413 body too large, 404, 400 bad HTTP) as JSON errors.
-    http.set_error_handler([](const httplib::Request&, httplib::Response& res) {
-      if (!res.body.empty()) return;
-      const std::string type = res.status == 413   ? "PayloadTooLarge"
-                               : res.status == 404 ? "NotFound"
-                                                   : "InvalidRequest";
-      const std::string message = res.status == 413   ? "request body too large (--payload-limit)"
-                                  : res.status == 404 ? "no such endpoint"
-                                                      : "bad HTTP request";
-      send_error(res, res.status, type, message);
-    });
+  }
+
+  // httplib's own refusals (413 body too large, 404, 400 bad HTTP) as JSON errors.
+  static void httplib_error(const httplib::Request&, httplib::Response& res) {
+    if (!res.body.empty()) return;
+    const std::string type = res.status == 413   ? "PayloadTooLarge"
+                             : res.status == 404 ? "NotFound"
+                                                 : "InvalidRequest";
+    const std::string message = res.status == 413   ? "request body too large (--payload-limit)"
+                                : res.status == 404 ? "no such endpoint"
+                                                    : "bad HTTP request";
+    send_error(res, res.status, type, message);
   }
 
   bool predictor_normalize() const { return ready && predictor->info().normalize; }

@@ -1,13 +1,17 @@
 // Parsing, validating and serialising the training configuration, and "--set" overrides.
-// One table (kSchema) lists the keys of every object in the layout; both the unknown-key
-// check and apply_override read it, so the two cannot drift apart.
+// One table (fields()) reads, validates and writes every key of the flat sections; schema(), the
+// keys of every object in the layout, is built from it, and both the unknown-key check and
+// apply_override read schema(), so parsing, printing and --set cannot drift apart.
 #include "mtst/train/train_config.h"
 
 #include <algorithm>
+#include <functional>
 #include <set>
 
 #include "mtst/error.h"
 #include "mtst/io/json_file.h"
+#include "mtst/ops/exec_plan.h"
+#include "mtst/train/freeze.h"
 
 namespace mtst {
 namespace {
@@ -15,28 +19,8 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-// Object path ("" = top level, "tasks[]" = one task) -> its keys.
-const std::map<std::string, std::vector<std::string>>& schema() {
-  static const std::map<std::string, std::vector<std::string>> kSchema = {
-      {"",
-       {"backbone", "tasks", "sampling", "optimizer", "schedule", "early_stopping", "training"}},
-      {"backbone", {"model", "init", "config", "tokenizer", "pooling", "max_seq_length"}},
-      {"tasks[]",
-       {"name", "files", "text_column", "label_column", "labels", "skip_bad_rows", "head",
-        "loss_weight", "class_weights"}},
-      {"tasks[].files", {"train", "validation", "test"}},
-      {"tasks[].head", {"hidden_size", "dropout", "activation"}},
-      {"sampling", {"strategy", "temperature"}},
-      {"optimizer",
-       {"lr_backbone", "lr_heads", "weight_decay", "beta1", "beta2", "eps", "grad_clip"}},
-      {"schedule", {"type", "warmup_ratio", "warmup_steps"}},
-      {"early_stopping", {"monitor", "patience", "min_delta"}},
-      {"training",
-       {"batch_size", "max_epochs", "max_steps", "eval_interval", "seed", "precision", "threads",
-        "device", "freeze"}},
-  };
-  return kSchema;
-}
+// Object path ("" = top level, "tasks[]" = one task) -> its keys (defined below the fields).
+const std::map<std::string, std::vector<std::string>>& schema();
 
 std::string join(const std::vector<std::string>& items) {
   std::string out;
@@ -221,43 +205,211 @@ TaskConfig parse_task(const json& j, size_t index, const PathResolver& resolve,
   return task;
 }
 
+// FREEZE as the trainer will parse it (FreezePolicy), with what only the config knows checked
+// here: the task of head:<task>, and layers:<k> with k >= 1.
 void check_freeze(const std::string& freeze, const std::vector<TaskConfig>& tasks,
                   const std::string& where) {
-  if (freeze == "none" || freeze == "backbone" || freeze == "all" || freeze == "embeddings") {
-    return;
-  }
-  const std::string expected =
-      "\"none\", \"backbone\", \"all\", \"embeddings\", \"head:<task>\" or \"layers:<k>\"";
-  if (freeze.rfind("head:", 0) == 0) {
-    const std::string name = freeze.substr(5);
+  const FreezePolicy policy = parse_named(FreezePolicy::parse, freeze, where, "freeze");
+  if (policy.kind == FreezePolicy::Kind::kHead) {
     std::vector<std::string> names;
     for (const auto& t : tasks) names.push_back(t.name);
-    if (!contains(names, name)) {
-      fail(where, "freeze", "names unknown task '" + name + "' (tasks: " + join(names) + ")");
+    if (!contains(names, policy.task)) {
+      fail(where, "freeze",
+           "names unknown task '" + policy.task + "' (tasks: " + join(names) + ")");
     }
-    return;
   }
-  if (freeze.rfind("layers:", 0) == 0) {
-    const std::string k = freeze.substr(7);
-    const bool digits = !k.empty() && k.size() < 6 && std::all_of(k.begin(), k.end(), [](char c) {
-      return c >= '0' && c <= '9';
-    });
-    if (digits && std::stoi(k) >= 1) return;
+  if (policy.kind == FreezePolicy::Kind::kLayers && policy.layers < 1) {
     fail(where, "freeze", "'" + freeze + "': layers:<k> needs an integer k >= 1");
   }
-  fail(where, "freeze", "must be " + expected + " (got \"" + freeze + "\")");
 }
 
+// One key of the flat sections (sampling, optimizer, schedule, early_stopping, training):
+// how it is read into a TrainConfig (validated, WHERE names the section) and written back.
+// The table below drives from_json, to_json, the unknown-key check and --set alike, so a new
+// key of these sections is a struct member and one row.
+struct Field {
+  const char* section;
+  const char* key;
+  std::function<void(TrainConfig&, const json&, const std::string&)> read;
+  std::function<json(const TrainConfig&)> write;
+};
+
+template <typename T>
+std::function<json(const TrainConfig&)> writer(T TrainConfig::*member) {
+  return [member](const TrainConfig& c) { return json(c.*member); };
+}
+
+// A double member read with CHECK (positive, non_negative, in_unit_interval).
+Field number(const char* section, const char* key, double TrainConfig::*member,
+             double (*check)(const json&, const std::string&, double, const std::string&)) {
+  return {section, key,
+          [=](TrainConfig& c, const json& j, const std::string& w) {
+            c.*member = check(j, key, c.*member, w);
+          },
+          writer(member)};
+}
+
+Field integer(const char* section, const char* key, int64_t TrainConfig::*member, int64_t min) {
+  return {section, key,
+          [=](TrainConfig& c, const json& j, const std::string& w) {
+            c.*member = int_at_least(j, key, c.*member, min, w);
+          },
+          writer(member)};
+}
+
+Field choice(const char* section, const char* key, std::string TrainConfig::*member,
+             std::vector<std::string> choices) {
+  return {section, key,
+          [=](TrainConfig& c, const json& j, const std::string& w) {
+            c.*member = one_of(j, key, c.*member, choices, w);
+          },
+          writer(member)};
+}
+
+void read_seed(TrainConfig& c, const json& tr, const std::string& tw) {
+  if (!tr.contains("seed") || tr.at("seed").is_null()) return;
+  const json& seed = tr.at("seed");
+  if (!seed.is_number_unsigned() && !(seed.is_number_integer() && seed.get<int64_t>() >= 0)) {
+    fail(tw, "seed", "must be an integer >= 0 (got " + json_for_message(seed) + ")");
+  }
+  c.seed = seed.get<uint64_t>();
+}
+
+void read_precision(TrainConfig& c, const json& tr, const std::string& tw) {
+  c.precision = parse_named(
+      parse_precision, json_optional<std::string>(tr, "precision", "fp32", tw), tw, "precision");
+  if (c.precision == Precision::kInt8) {
+    fail(tw, "precision",
+         "is int8, which is for inference (encode, predict, evaluate, serve); train in fp32 or "
+         "bf16 and run the result with --precision int8");
+  }
+  if (c.precision == Precision::kFp16) {
+    fail(tw, "precision",
+         "is fp16, which mtst does not train in (fp16 gradients need loss scaling, which the "
+         "trainer does not do); use bf16 on a GPU, or fp32");
+  }
+}
+
+void read_threads(TrainConfig& c, const json& tr, const std::string& tw) {
+  const int64_t threads = int_at_least(tr, "threads", 0, 0, tw);
+  require(threads <= 4096, tw, "threads", "at most 4096", threads);
+  c.threads = static_cast<int>(threads);
+}
+
+const std::vector<Field>& fields() {
+  using C = TrainConfig;
+  static const std::vector<Field> kFields = {
+      {"sampling", "strategy",
+       [](C& c, const json& j, const std::string& w) {
+         c.sampling =
+             parse_named(parse_sampling_strategy,
+                         json_optional<std::string>(j, "strategy", "oversample", w), w, "strategy");
+       },
+       [](const C& c) { return json(sampling_strategy_name(c.sampling)); }},
+      number("sampling", "temperature", &C::sampling_temperature, positive),
+      number("optimizer", "lr_backbone", &C::lr_backbone, positive),
+      number("optimizer", "lr_heads", &C::lr_heads, positive),
+      number("optimizer", "weight_decay", &C::weight_decay, non_negative),
+      number("optimizer", "beta1", &C::beta1, in_unit_interval),
+      number("optimizer", "beta2", &C::beta2, in_unit_interval),
+      number("optimizer", "eps", &C::eps, positive),
+      number("optimizer", "grad_clip", &C::grad_clip, non_negative),
+      choice("schedule", "type", &C::schedule, {"linear", "cosine", "constant"}),
+      number("schedule", "warmup_ratio", &C::warmup_ratio, in_unit_interval),
+      integer("schedule", "warmup_steps", &C::warmup_steps, 0),
+      choice("early_stopping", "monitor", &C::early_stopping_monitor,
+             {"val_loss", "val_accuracy", "val_macro_f1"}),
+      integer("early_stopping", "patience", &C::patience, 0),
+      number("early_stopping", "min_delta", &C::min_delta, non_negative),
+      {"training", "batch_size",
+       [](C& c, const json& j, const std::string& w) {
+         c.batch_size = static_cast<size_t>(int_at_least(j, "batch_size", 32, 1, w));
+       },
+       writer(&C::batch_size)},
+      integer("training", "max_epochs", &C::max_epochs, 0),
+      integer("training", "max_steps", &C::max_steps, 0),
+      integer("training", "eval_interval", &C::eval_interval, 0),
+      {"training", "seed", read_seed, writer(&C::seed)},
+      {"training", "precision", read_precision,
+       [](const C& c) { return json(precision_name(c.precision)); }},
+      {"training", "threads", read_threads, writer(&C::threads)},
+      {"training", "device",
+       [](C& c, const json& j, const std::string& w) {
+         c.device = json_optional<std::string>(j, "device", c.device, w);
+       },
+       writer(&C::device)},
+      {"training", "freeze",
+       [](C& c, const json& j, const std::string& w) {
+         c.freeze = json_optional<std::string>(j, "freeze", c.freeze, w);
+         check_freeze(c.freeze, c.tasks, w);
+       },
+       writer(&C::freeze)},
+  };
+  return kFields;
+}
+
+// The sections of fields(), in their order.
+std::vector<std::string> flat_sections() {
+  std::vector<std::string> out;
+  for (const auto& f : fields()) {
+    if (!contains(out, f.section)) out.push_back(f.section);
+  }
+  return out;
+}
+
+// Object path ("" = top level, "tasks[]" = one task) -> its keys.
+const std::map<std::string, std::vector<std::string>>& schema() {
+  static const std::map<std::string, std::vector<std::string>> kSchema = [] {
+    std::map<std::string, std::vector<std::string>> out = {
+        {"", {"backbone", "tasks"}},
+        {"backbone", {"model", "init", "config", "tokenizer", "pooling", "max_seq_length"}},
+        {"tasks[]",
+         {"name", "files", "text_column", "label_column", "labels", "skip_bad_rows", "head",
+          "loss_weight", "class_weights"}},
+        {"tasks[].files", {"train", "validation", "test"}},
+        {"tasks[].head", {"hidden_size", "dropout", "activation"}},
+    };
+    for (const auto& section : flat_sections()) out[""].push_back(section);
+    for (const auto& f : fields()) out[f.section].push_back(f.key);
+    return out;
+  }();
+  return kSchema;
+}
+
+void read_flat_sections(TrainConfig& c, const json& j, const std::string& where) {
+  for (const auto& name : flat_sections()) {
+    const json sec = section(j, name, name, where);
+    const std::string sw = where + ": " + name;
+    for (const auto& f : fields()) {
+      if (f.section == name) f.read(c, sec, sw);
+    }
+  }
+  if (c.max_epochs == 0 && c.max_steps == 0) {
+    throw Error(where + ": training: key 'max_epochs' or key 'max_steps' must be > 0 (both are 0)");
+  }
+}
 }  // namespace
 
-TrainConfig TrainConfig::from_json(const json& j, const fs::path& base_dir,
-                                   const std::string& where) {
-  if (!j.is_object()) throw Error(where + ": the training config must be a JSON object");
-  check_keys(j, "", where);
-  const PathResolver resolve(base_dir);
-  TrainConfig c;
+namespace {
 
-  // backbone
+void parse_pooling(TrainConfig& c, const json& backbone, const std::string& bw) {
+  if (!backbone.contains("pooling") || backbone.at("pooling").is_null()) return;
+  const json& p = backbone.at("pooling");
+  const json modes = p.is_string() ? json::array({p}) : p;
+  if (!modes.is_array()) fail(bw, "pooling", "must be a mode name or a list of them");
+  for (const auto& m : modes) {
+    if (!m.is_string())
+      fail(bw, "pooling", "must hold mode names (got " + json_for_message(m) + ")");
+    const PoolingMode mode = parse_named(parse_pooling_mode, m.get<std::string>(), bw, "pooling");
+    if (std::find(c.pooling.begin(), c.pooling.end(), mode) != c.pooling.end()) {
+      fail(bw, "pooling", "lists '" + m.get<std::string>() + "' twice");
+    }
+    c.pooling.push_back(mode);
+  }
+}
+
+void parse_backbone(TrainConfig& c, const json& j, const PathResolver& resolve,
+                    const std::string& where) {
   if (!j.contains("backbone") || j.at("backbone").is_null()) {
     fail(where, "backbone",
          "is missing (expected {\"model\": dir} or {\"init\": \"random\", "
@@ -292,23 +444,12 @@ TrainConfig TrainConfig::from_json(const json& j, const fs::path& base_dir,
                                ? resolve(non_empty_path(backbone, "tokenizer", bw))
                                : std::filesystem::path(c.backbone_config).parent_path().string();
   }
-  if (backbone.contains("pooling") && !backbone.at("pooling").is_null()) {
-    const json& p = backbone.at("pooling");
-    const json modes = p.is_string() ? json::array({p}) : p;
-    if (!modes.is_array()) fail(bw, "pooling", "must be a mode name or a list of them");
-    for (const auto& m : modes) {
-      if (!m.is_string())
-        fail(bw, "pooling", "must hold mode names (got " + json_for_message(m) + ")");
-      const PoolingMode mode = parse_named(parse_pooling_mode, m.get<std::string>(), bw, "pooling");
-      if (std::find(c.pooling.begin(), c.pooling.end(), mode) != c.pooling.end()) {
-        fail(bw, "pooling", "lists '" + m.get<std::string>() + "' twice");
-      }
-      c.pooling.push_back(mode);
-    }
-  }
+  parse_pooling(c, backbone, bw);
   c.max_seq_length = static_cast<size_t>(int_at_least(backbone, "max_seq_length", 0, 0, bw));
+}
 
-  // tasks
+void parse_tasks(TrainConfig& c, const json& j, const PathResolver& resolve,
+                 const std::string& where) {
   if (!j.contains("tasks") || !j.at("tasks").is_array() || j.at("tasks").empty()) {
     fail(where, "tasks", "must be a non-empty list of task objects");
   }
@@ -320,76 +461,19 @@ TrainConfig TrainConfig::from_json(const json& j, const fs::path& base_dir,
            "'" + c.tasks.back().name + "' is used by another task (task names must be unique)");
     }
   }
+}
 
-  // sampling
-  const json sampling = section(j, "sampling", "sampling", where);
-  const std::string sw = where + ": sampling";
-  c.sampling = parse_named(parse_sampling_strategy,
-                           json_optional<std::string>(sampling, "strategy", "oversample", sw), sw,
-                           "strategy");
-  c.sampling_temperature = positive(sampling, "temperature", c.sampling_temperature, sw);
+}  // namespace
 
-  // optimizer
-  const json opt = section(j, "optimizer", "optimizer", where);
-  const std::string ow = where + ": optimizer";
-  c.lr_backbone = positive(opt, "lr_backbone", c.lr_backbone, ow);
-  c.lr_heads = positive(opt, "lr_heads", c.lr_heads, ow);
-  c.weight_decay = non_negative(opt, "weight_decay", c.weight_decay, ow);
-  c.beta1 = in_unit_interval(opt, "beta1", c.beta1, ow);
-  c.beta2 = in_unit_interval(opt, "beta2", c.beta2, ow);
-  c.eps = positive(opt, "eps", c.eps, ow);
-  c.grad_clip = non_negative(opt, "grad_clip", c.grad_clip, ow);
-
-  // schedule
-  const json sched = section(j, "schedule", "schedule", where);
-  const std::string shw = where + ": schedule";
-  c.schedule = one_of(sched, "type", c.schedule, {"linear", "cosine", "constant"}, shw);
-  c.warmup_ratio = in_unit_interval(sched, "warmup_ratio", c.warmup_ratio, shw);
-  c.warmup_steps = int_at_least(sched, "warmup_steps", c.warmup_steps, 0, shw);
-
-  // early stopping
-  const json es = section(j, "early_stopping", "early_stopping", where);
-  const std::string ew = where + ": early_stopping";
-  c.early_stopping_monitor = one_of(es, "monitor", c.early_stopping_monitor,
-                                    {"val_loss", "val_accuracy", "val_macro_f1"}, ew);
-  c.patience = int_at_least(es, "patience", c.patience, 0, ew);
-  c.min_delta = non_negative(es, "min_delta", c.min_delta, ew);
-
-  // training
-  const json tr = section(j, "training", "training", where);
-  const std::string tw = where + ": training";
-  c.batch_size = static_cast<size_t>(int_at_least(tr, "batch_size", 32, 1, tw));
-  c.max_epochs = int_at_least(tr, "max_epochs", c.max_epochs, 0, tw);
-  c.max_steps = int_at_least(tr, "max_steps", c.max_steps, 0, tw);
-  if (c.max_epochs == 0 && c.max_steps == 0) {
-    throw Error(tw + ": key 'max_epochs' or key 'max_steps' must be > 0 (both are 0)");
-  }
-  c.eval_interval = int_at_least(tr, "eval_interval", c.eval_interval, 0, tw);
-  if (tr.contains("seed") && !tr.at("seed").is_null()) {
-    const json& seed = tr.at("seed");
-    if (!seed.is_number_unsigned() && !(seed.is_number_integer() && seed.get<int64_t>() >= 0)) {
-      fail(tw, "seed", "must be an integer >= 0 (got " + json_for_message(seed) + ")");
-    }
-    c.seed = seed.get<uint64_t>();
-  }
-  c.precision = parse_named(
-      parse_precision, json_optional<std::string>(tr, "precision", "fp32", tw), tw, "precision");
-  if (c.precision == Precision::kInt8) {
-    fail(tw, "precision",
-         "is int8, which is for inference (encode, predict, evaluate, serve); train in fp32 or "
-         "bf16 and run the result with --precision int8");
-  }
-  if (c.precision == Precision::kFp16) {
-    fail(tw, "precision",
-         "is fp16, which mtst does not train in (fp16 gradients need loss scaling, which the "
-         "trainer does not do); use bf16 on a GPU, or fp32");
-  }
-  const int64_t threads = int_at_least(tr, "threads", 0, 0, tw);
-  require(threads <= 4096, tw, "threads", "at most 4096", threads);
-  c.threads = static_cast<int>(threads);
-  c.device = json_optional<std::string>(tr, "device", c.device, tw);
-  c.freeze = json_optional<std::string>(tr, "freeze", c.freeze, tw);
-  check_freeze(c.freeze, c.tasks, tw);
+TrainConfig TrainConfig::from_json(const json& j, const fs::path& base_dir,
+                                   const std::string& where) {
+  if (!j.is_object()) throw Error(where + ": the training config must be a JSON object");
+  check_keys(j, "", where);
+  const PathResolver resolve(base_dir);
+  TrainConfig c;
+  parse_backbone(c, j, resolve, where);
+  parse_tasks(c, j, resolve, where);
+  read_flat_sections(c, j, where);
   return c;
 }
 
@@ -432,34 +516,9 @@ json TrainConfig::to_json() const {
                          {"loss_weight", t.loss_weight},
                          {"class_weights", t.class_weights}});
   }
-  return {
-      {"backbone", backbone},
-      {"tasks", task_list},
-      {"sampling",
-       {{"strategy", sampling_strategy_name(sampling)}, {"temperature", sampling_temperature}}},
-      {"optimizer",
-       {{"lr_backbone", lr_backbone},
-        {"lr_heads", lr_heads},
-        {"weight_decay", weight_decay},
-        {"beta1", beta1},
-        {"beta2", beta2},
-        {"eps", eps},
-        {"grad_clip", grad_clip}}},
-      {"schedule",
-       {{"type", schedule}, {"warmup_ratio", warmup_ratio}, {"warmup_steps", warmup_steps}}},
-      {"early_stopping",
-       {{"monitor", early_stopping_monitor}, {"patience", patience}, {"min_delta", min_delta}}},
-      {"training",
-       {{"batch_size", batch_size},
-        {"max_epochs", max_epochs},
-        {"max_steps", max_steps},
-        {"eval_interval", eval_interval},
-        {"seed", seed},
-        {"precision", precision_name(precision)},
-        {"threads", threads},
-        {"device", device},
-        {"freeze", freeze}}},
-  };
+  json out = {{"backbone", backbone}, {"tasks", task_list}};
+  for (const auto& f : fields()) out[f.section][f.key] = f.write(*this);
+  return out;
 }
 
 void apply_override(json& config, const std::string& assignment) {

@@ -7,11 +7,11 @@
 #include <cmath>
 #include <fstream>
 
-#include "mtst/dist/shard.h"
 #include "mtst/error.h"
 #include "mtst/io/atomic_file.h"
 #include "mtst/io/json_file.h"
 #include "mtst/io/safetensors.h"
+#include "mtst/io/shard.h"
 #include "mtst/train/embedding_cache.h"
 #include "mtst/train/progress.h"
 #include "mtst/train/train_step.h"
@@ -240,136 +240,150 @@ size_t Trainer::run_steps(int64_t n) {
   return samples;
 }
 
+namespace {
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+}  // namespace
+
+void Trainer::Impl::log_train(TrainWindow& window, double lr_factor) {
+  const double mean_loss = window.loss / static_cast<double>(window.steps);
+  const double rate = static_cast<double>(window.samples) / seconds_since(window.start);
+  const double lr_backbone = config.lr_backbone * lr_factor;
+  const double lr_heads = config.lr_heads * lr_factor;
+  events->add_scalar("train/loss", mean_loss, step);
+  events->add_scalar("train/lr_backbone", lr_backbone, step);
+  events->add_scalar("train/lr_heads", lr_heads, step);
+  events->add_scalar("train/samples_per_s", rate, step);
+  append_line(
+      options.output_dir / "metrics.jsonl",
+      {{"type", "train"},
+       {"step", step},
+       {"epoch", static_cast<double>(step) / static_cast<double>(sampler->steps_per_epoch())},
+       {"loss", mean_loss},
+       {"lr_backbone", lr_backbone},
+       {"lr_heads", lr_heads},
+       {"samples_per_s", rate}});
+  window = TrainWindow{};
+}
+
+Trainer::Impl::ValidationSummary Trainer::Impl::summarize(
+    const std::vector<TaskEvaluation>& evals) {
+  ValidationSummary out;
+  out.line = {{"type", "eval"}, {"step", step}, {"tasks", nlohmann::json::object()}};
+  out.report = "validation at step " + std::to_string(step) + ":";
+  double weights = 0, accuracy = 0, f1 = 0;
+  for (const auto& e : evals) {
+    const auto it = std::find_if(tasks.begin(), tasks.end(),
+                                 [&](const TrainTask& t) { return t.name == e.task; });
+    out.combined += it->weight * e.loss;
+    weights += it->weight;
+    accuracy += e.matrix.accuracy();
+    f1 += e.matrix.macro_f1();
+    char buf[200];
+    std::snprintf(buf, sizeof buf, "  %s loss %.4f acc %.4f F1 %.4f", e.task.c_str(), e.loss,
+                  e.matrix.accuracy(), e.matrix.macro_f1());
+    out.report += buf;
+    out.line["tasks"][e.task] = {
+        {"loss", e.loss}, {"accuracy", e.matrix.accuracy()}, {"macro_f1", e.matrix.macro_f1()}};
+    if (writes) {
+      events->add_scalar("val/" + e.task + "/loss", e.loss, step);
+      events->add_scalar("val/" + e.task + "/accuracy", e.matrix.accuracy(), step);
+      events->add_scalar("val/" + e.task + "/macro_f1", e.matrix.macro_f1(), step);
+    }
+    if (e.loss < it->best_val_loss) {
+      it->best_val_loss = e.loss;
+      save_checkpoint("best-" + e.task, false);
+    }
+  }
+  out.combined /= weights;
+  const double count = static_cast<double>(evals.size());
+  const std::string& monitor = config.early_stopping_monitor;
+  out.monitored = monitor == "val_loss"       ? out.combined
+                  : monitor == "val_accuracy" ? accuracy / count
+                                              : f1 / count;
+  return out;
+}
+
+bool Trainer::Impl::early_stop(double monitored, std::string& report) {
+  const bool lower_is_better = config.early_stopping_monitor == "val_loss";
+  const bool improved =
+      std::isnan(best_monitor) || (lower_is_better ? monitored < best_monitor - config.min_delta
+                                                   : monitored > best_monitor + config.min_delta);
+  if (improved) {
+    best_monitor = monitored;
+    evals_without_improvement = 0;
+    return false;
+  }
+  ++evals_without_improvement;
+  if (config.patience <= 0 || evals_without_improvement < config.patience) return false;
+  stopped = true;
+  report += "\nearly stop: " + config.early_stopping_monitor + " has not improved for " +
+            std::to_string(evals_without_improvement) + " evaluations";
+  return true;
+}
+
+void Trainer::Impl::validate_and_log(ProgressBar& progress, TrainResult& result) {
+  const auto evals = validate();
+  if (evals.empty()) return;
+  ValidationSummary summary = summarize(evals);
+  if (early_stop(summary.monitored, summary.report)) result.early_stopped = true;
+  summary.line["combined_loss"] = summary.combined;
+  summary.line[config.early_stopping_monitor] = summary.monitored;
+  if (writes) {
+    events->add_scalar("val/loss", summary.combined, step);
+    append_line(options.output_dir / "metrics.jsonl", summary.line);
+    events->flush();
+  }
+  progress.message(summary.report);
+  result.last_validation = nlohmann::json::array();
+  for (const auto& e : evals) result.last_validation.push_back(evaluation_json(e));
+}
+
+bool Trainer::Impl::interrupt_requested() const {
+  return (options.interrupt_after_steps > 0 && step >= options.interrupt_after_steps) ||
+         (options.stop_requested && options.stop_requested());
+}
+
 TrainResult Trainer::run() {
   auto& s = *impl_;
   TrainResult result;
   const int64_t first_step = s.step;
   const auto start = std::chrono::steady_clock::now();
   ProgressBar progress(s.total_steps, s.options.progress && s.rank() == 0);
-  const bool lower_is_better = s.config.early_stopping_monitor == "val_loss";
-  const fs::path metrics = s.options.output_dir / "metrics.jsonl";
-  const bool write = s.writes;
-  size_t samples = 0, window_samples = 0;
-  double window_loss = 0;
-  int64_t window_steps = 0;
-  auto window_start = std::chrono::steady_clock::now();
   constexpr int64_t kLogEvery = 10;
+  TrainWindow window;
+  size_t samples = 0;
   bool interrupted = false;  // stopped early by interrupt_after_steps or stop_requested
   while (s.step < s.total_steps && !s.stopped) {
-    const double lr_backbone = s.config.lr_backbone * s.lr_factor();
-    const double lr_heads = s.config.lr_heads * s.lr_factor();
+    const double lr_factor = s.lr_factor();  // the factor this step trains with
     const size_t n = s.train_step();
     samples += n;
-    window_samples += n;
-    window_loss += s.losses.back();
-    ++window_steps;
-    const double elapsed =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    progress.update(s.step, s.losses.back(), static_cast<double>(samples) / elapsed);
+    window.add(n, s.losses.back());
+    progress.update(s.step, s.losses.back(), static_cast<double>(samples) / seconds_since(start));
     if (!std::isfinite(s.losses.back())) {
       throw Error("training diverged at step " + std::to_string(s.step) +
                   " (loss is not finite); lower the learning rates");
     }
-    if (write && (s.step % kLogEvery == 0 || s.step == s.total_steps)) {
-      const double window_s =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
-      const double mean_loss = window_loss / static_cast<double>(window_steps);
-      const double rate = static_cast<double>(window_samples) / window_s;
-      s.events->add_scalar("train/loss", mean_loss, s.step);
-      s.events->add_scalar("train/lr_backbone", lr_backbone, s.step);
-      s.events->add_scalar("train/lr_heads", lr_heads, s.step);
-      s.events->add_scalar("train/samples_per_s", rate, s.step);
-      append_line(metrics, {{"type", "train"},
-                            {"step", s.step},
-                            {"epoch", static_cast<double>(s.step) /
-                                          static_cast<double>(s.sampler->steps_per_epoch())},
-                            {"loss", mean_loss},
-                            {"lr_backbone", lr_backbone},
-                            {"lr_heads", lr_heads},
-                            {"samples_per_s", rate}});
-      window_loss = 0;
-      window_steps = 0;
-      window_samples = 0;
-      window_start = std::chrono::steady_clock::now();
+    if (s.writes && (s.step % kLogEvery == 0 || s.step == s.total_steps)) {
+      s.log_train(window, lr_factor);
     }
-    const bool interrupt =
-        (s.options.interrupt_after_steps > 0 && s.step >= s.options.interrupt_after_steps) ||
-        (s.options.stop_requested && s.options.stop_requested());
+    const bool interrupt = s.interrupt_requested();
     if (interrupt) interrupted = s.step < s.total_steps;
     const bool eval_now = s.step % s.eval_interval == 0 || s.step == s.total_steps;
     if (interrupt) {
       if (!eval_now) s.save_checkpoint("last", true);
-      if (write) s.events->flush();
+      if (s.writes) s.events->flush();
       if (!eval_now) break;
     }
     if (!eval_now) continue;
-    const auto evals = s.validate();
-    if (!evals.empty()) {
-      double combined = 0, weights = 0, accuracy = 0, f1 = 0;
-      nlohmann::json line = {
-          {"type", "eval"}, {"step", s.step}, {"tasks", nlohmann::json::object()}};
-      std::string report = "validation at step " + std::to_string(s.step) + ":";
-      for (const auto& e : evals) {
-        const auto it = std::find_if(s.tasks.begin(), s.tasks.end(),
-                                     [&](const TrainTask& t) { return t.name == e.task; });
-        combined += it->weight * e.loss;
-        weights += it->weight;
-        accuracy += e.matrix.accuracy();
-        f1 += e.matrix.macro_f1();
-        char buf[200];
-        std::snprintf(buf, sizeof buf, "  %s loss %.4f acc %.4f F1 %.4f", e.task.c_str(), e.loss,
-                      e.matrix.accuracy(), e.matrix.macro_f1());
-        report += buf;
-        line["tasks"][e.task] = {
-            {"loss", e.loss}, {"accuracy", e.matrix.accuracy()}, {"macro_f1", e.matrix.macro_f1()}};
-        if (write) {
-          s.events->add_scalar("val/" + e.task + "/loss", e.loss, s.step);
-          s.events->add_scalar("val/" + e.task + "/accuracy", e.matrix.accuracy(), s.step);
-          s.events->add_scalar("val/" + e.task + "/macro_f1", e.matrix.macro_f1(), s.step);
-        }
-        if (e.loss < it->best_val_loss) {
-          it->best_val_loss = e.loss;
-          s.save_checkpoint("best-" + e.task, false);
-        }
-      }
-      combined /= weights;
-      const double count = static_cast<double>(evals.size());
-      const double monitored = s.config.early_stopping_monitor == "val_loss" ? combined
-                               : s.config.early_stopping_monitor == "val_accuracy"
-                                   ? accuracy / count
-                                   : f1 / count;
-      const bool improved = std::isnan(s.best_monitor) ||
-                            (lower_is_better ? monitored < s.best_monitor - s.config.min_delta
-                                             : monitored > s.best_monitor + s.config.min_delta);
-      if (improved) {
-        s.best_monitor = monitored;
-        s.evals_without_improvement = 0;
-      } else {
-        ++s.evals_without_improvement;
-        if (s.config.patience > 0 && s.evals_without_improvement >= s.config.patience) {
-          s.stopped = true;
-          result.early_stopped = true;
-          report += "\nearly stop: " + s.config.early_stopping_monitor + " has not improved for " +
-                    std::to_string(s.evals_without_improvement) + " evaluations";
-        }
-      }
-      line["combined_loss"] = combined;
-      line[s.config.early_stopping_monitor] = monitored;
-      if (write) {
-        s.events->add_scalar("val/loss", combined, s.step);
-        append_line(metrics, line);
-        s.events->flush();
-      }
-      progress.message(report);
-      result.last_validation = nlohmann::json::array();
-      for (const auto& e : evals) result.last_validation.push_back(evaluation_json(e));
-    }
+    s.validate_and_log(progress, result);
     s.save_checkpoint("last", true);
     if (interrupt) break;
   }
   progress.finish();
   interrupted = interrupted && !s.stopped;
-  if (write && !interrupted) {
+  if (s.writes && !interrupted) {
     s.save_checkpoint("last", true);
     s.save_checkpoint("final", false);
     s.events->flush();
@@ -379,7 +393,7 @@ TrainResult Trainer::run() {
   result.steps_run = s.step - first_step;
   result.overlapped_steps = s.overlapped_steps;
   result.overlapped_bytes = s.overlapped_bytes;
-  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result.seconds = seconds_since(start);
   return result;
 }
 
@@ -394,8 +408,11 @@ fs::path resume_run_dir(const fs::path& resume) {
 }
 
 TrainConfig Trainer::resume_config(const fs::path& run_dir,
-                                   const std::vector<std::string>& overrides) {
-  recover_checkpoints(run_dir);
+                                   const std::vector<std::string>& overrides,
+                                   Communicator* communicator) {
+  const int rank = communicator != nullptr ? communicator->rank() : 0;
+  if (rank == 0) recover_checkpoints(run_dir);
+  if (communicator != nullptr) communicator->barrier("resume (checkpoint recovery on rank 0)");
   const auto file = run_dir / "last" / "mtst.json";
   auto j = read_json_file(file);
   if (!j.contains("training_config") || !j.at("training_config").is_object()) {

@@ -2,6 +2,7 @@
 // (the loop, validation and checkpoints). Internal to src/train.
 #pragma once
 
+#include <chrono>
 #include <limits>
 #include <map>
 #include <memory>
@@ -14,6 +15,7 @@
 #include "mtst/train/adamw.h"
 #include "mtst/train/freeze.h"
 #include "mtst/train/lr_schedule.h"
+#include "mtst/train/progress.h"
 #include "mtst/train/sampler.h"
 #include "mtst/train/train_step.h"
 #include "mtst/train/trainer.h"
@@ -31,6 +33,19 @@ struct TrainTask {
   std::vector<int64_t> val_labels;
   at::Tensor train_cache, val_cache;  // frozen backbone with the cache: [N,H] embeddings
   double best_val_loss = std::numeric_limits<double>::infinity();
+};
+
+// Loss and throughput since the last "train" log line.
+struct TrainWindow {
+  double loss = 0;
+  int64_t steps = 0;
+  size_t samples = 0;
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  void add(size_t step_samples, double step_loss) {
+    loss += step_loss;
+    ++steps;
+    samples += step_samples;
+  }
 };
 
 struct Trainer::Impl {
@@ -93,6 +108,21 @@ struct Trainer::Impl {
   std::vector<TaskEvaluation> validate();
   void save_checkpoint(const std::string& name, bool with_state);
   nlohmann::json state_json() const;
+
+  // The steps of Trainer::run (trainer.cpp): log, validate, early-stop.
+  struct ValidationSummary {
+    double combined = 0;   // task-weighted validation loss
+    double monitored = 0;  // the early-stopping monitor's value
+    std::string report;    // the line printed under the progress bar
+    nlohmann::json line;   // the "eval" line of metrics.jsonl
+  };
+  void log_train(TrainWindow& window, double lr_factor);
+  // Per-task figures into the report, TensorBoard and best-<task>/ checkpoints.
+  ValidationSummary summarize(const std::vector<TaskEvaluation>& evals);
+  // Counts an evaluation against the patience; true when training must stop now.
+  bool early_stop(double monitored, std::string& report);
+  void validate_and_log(ProgressBar& progress, TrainResult& result);
+  bool interrupt_requested() const;
 };
 
 }  // namespace mtst
