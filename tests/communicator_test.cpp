@@ -2,15 +2,17 @@
 // on loopback. Sums, maxima, broadcasts and row gathers against values computed here; a rank
 // that never joins ends the other's rendezvous with a clear error inside the timeout; and
 // torchrun's environment is parsed and checked.
-#include "mtst/dist/communicator.h"
+#include "mtst/distributed/communicator.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <chrono>
 #include <future>
 #include <thread>
 
+#include "mtst/distributed/local_launch.h"
 #include "mtst/error.h"
 #include "test_util.h"
 
@@ -148,6 +150,28 @@ TEST(DistEnv, ReadsTorchrunsVariables) {
   EXPECT_TRUE(d.agent_store);
   EXPECT_EQ(d.restart_count, 2);
   EXPECT_TRUE(d.distributed());
+}
+
+TEST(DistEnv, RanksOnOneHostShareItsCores) {
+  ScopedEnv env({{"WORLD_SIZE", "4"}, {"RANK", "0"}, {"LOCAL_WORLD_SIZE", "2"}});
+  const auto d = DistEnv::from_environment();
+  EXPECT_EQ(d.local_world_size, 2);
+  EXPECT_EQ(d.threads_per_rank(0, 16), 8);          // "all cores": half each
+  EXPECT_EQ(d.threads_per_rank(0, 1), 1);           // never none
+  EXPECT_EQ(d.threads_per_rank(3, 16), 3);          // asked for: as asked
+  EXPECT_EQ(DistEnv{}.threads_per_rank(0, 16), 0);  // one rank: the config's "all" stands
+}
+
+// --nproc's ranks run the launcher's own command line less --nproc, in both spellings.
+TEST(LocalLaunch, RanksGetTheCommandLineWithoutNproc) {
+  const std::vector<std::string> args{"train", "--nproc",   "2",         "--config", "c.json",
+                                      "--set", "x=--nproc", "--nproc=3", "--quiet"};
+  const std::vector<std::string> want{"train", "--config",  "c.json",
+                                      "--set", "x=--nproc", "--quiet"};
+  EXPECT_EQ(arguments_without(args, "--nproc"), want);
+  const auto own = own_arguments_without("--gtest_filter");
+  EXPECT_TRUE(std::none_of(own.begin(), own.end(),
+                           [](const std::string& a) { return a.rfind("--gtest_filter", 0) == 0; }));
 }
 
 TEST(DistEnv, WithoutWorldSizeTheJobIsOneRank) {

@@ -9,8 +9,10 @@
 
 #include "mtst/io/json_file.h"
 #include "mtst/io/safetensors.h"
+#include "mtst/model/fused_cpu_engine.h"
 #include "mtst/model/sentence_encoder.h"
 #include "mtst/model/weights.h"
+#include "mtst/ops/exec_plan.h"
 #include "test_util.h"
 
 namespace mtst {
@@ -152,7 +154,7 @@ TEST(EncoderGoldens, HiddenStatesOfPaddedBatch) {
   const auto encoder = SentenceEncoder::load(fixtures() / "tiny-bert-hf", {});
   // The fused inference path (unpacked) and the autograd module path both reproduce HF,
   // padding included.
-  InferenceBert fast(encoder.model(), Precision::kFp32);
+  FusedCpuEngine fast(encoder.model(), Precision::kFp32);
   EXPECT_LT(max_abs_diff(fast.forward(ids, mask, false), want, "hidden_first4 fused"), 1e-5);
   // Packed (real tokens only through the layers): the same at every real token, zeros at padding.
   ASSERT_FALSE(mask.all().item<bool>());  // the golden batch is padded, so packing is exercised

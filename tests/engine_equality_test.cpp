@@ -1,4 +1,4 @@
-// The fused CPU engine (InferenceBert) against its oracle, the autograd reference module
+// The fused CPU engine (FusedCpuEngine) against its oracle, the autograd reference module
 // (BertModel::forward, plain ATen math with HF's additive mask), on random batches: random
 // weights, batch sizes 1-64, lengths 1-256 with right padding, several seeds. Packed and padded
 // fused paths are both checked at every real token; the goldens (encoder_test) pin the
@@ -10,7 +10,9 @@
 #include <random>
 
 #include "mtst/model/bert.h"
-#include "mtst/model/inference_bert.h"
+#include "mtst/model/encoder_engine.h"
+#include "mtst/model/fused_cpu_engine.h"
+#include "mtst/ops/exec_plan.h"
 #include "test_util.h"
 
 namespace mtst {
@@ -111,7 +113,7 @@ at::Tensor mean_pooled(const at::Tensor& h, const Batch& b) {
 TEST(EngineEquality, FusedFp32EqualsTheReferenceModuleOnRandomBatches) {
   for (const uint64_t seed : kSeeds) {
     auto model = random_model(seed);
-    const InferenceBert fused(model, Precision::kFp32);
+    const FusedCpuEngine fused(model, Precision::kFp32);
     std::mt19937 rng(static_cast<uint32_t>(seed));
     for (const auto& lengths : batch_lengths(rng)) {
       const auto batch = batch_of(lengths, rng, model->config().vocab_size);
@@ -133,7 +135,7 @@ TEST(EngineEquality, FusedBf16StaysWithinItsBoundOfTheReferenceModule) {
   if (!precision_supported(Precision::kBf16)) GTEST_SKIP() << test::kNoBf16;
   for (const uint64_t seed : kSeeds) {
     auto model = random_model(seed);
-    const InferenceBert fused(model, Precision::kBf16);
+    const FusedCpuEngine fused(model, Precision::kBf16);
     std::mt19937 rng(static_cast<uint32_t>(seed));
     for (const auto& lengths : batch_lengths(rng)) {
       const auto batch = batch_of(lengths, rng, model->config().vocab_size);
@@ -144,6 +146,25 @@ TEST(EngineEquality, FusedBf16StaysWithinItsBoundOfTheReferenceModule) {
       EXPECT_GT(worst, 0.9999) << describe(seed, batch);
     }
   }
+}
+
+// The choice is made once, at load: the fused engine on a CPU, and the module engine (the
+// oracle itself, in the run's dtype) where the fused one cannot run.
+TEST(EngineEquality, TheFactoryPicksTheFusedEngineOnACpuAndTheModuleEngineMatchesTheModule) {
+  auto model = random_model(7);
+  const auto engine = make_encoder_engine(model, Precision::kFp32, c10::kCPU);
+  EXPECT_NE(dynamic_cast<const FusedCpuEngine*>(engine.get()), nullptr);
+  EXPECT_EQ(engine->device(), c10::Device(c10::kCPU));
+  EXPECT_EQ(engine->dtype(), at::kFloat);
+  const ModuleEngine module(model, Precision::kFp32, c10::kCPU);
+  std::mt19937 rng(7);
+  const auto batch = batch_of({5, 17, 3}, rng, model->config().vocab_size);
+  EXPECT_EQ(max_abs_diff(real_tokens(module.forward(batch.ids, batch.mask), batch),
+                         real_tokens(reference_forward(model, batch), batch), "module engine"),
+            0.0);
+  EXPECT_LT(max_abs_diff(real_tokens(engine->forward(batch.ids, batch.mask), batch),
+                         real_tokens(reference_forward(model, batch), batch), "fused engine"),
+            1e-5);
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// The packed inference path (InferenceBert on a padded batch: only real tokens through the
+// The packed inference path (FusedCpuEngine on a padded batch: only real tokens through the
 // layers, attention per length-sorted group, rounded shapes) against the plain padded path it
 // replaces, on batches of mixed lengths with an outlier; and the group plan TokenRows::pack
 // makes.
@@ -6,8 +6,9 @@
 
 #include <random>
 
-#include "mtst/model/inference_bert.h"
+#include "mtst/model/fused_cpu_engine.h"
 #include "mtst/model/sentence_encoder.h"
+#include "mtst/ops/exec_plan.h"
 #include "test_util.h"
 
 namespace mtst {
@@ -47,7 +48,7 @@ TEST(PackedInference, EqualsThePaddedPathAtEveryRealToken) {
   const auto encoder = SentenceEncoder::load(fixtures() / "tiny-bert-hf", {});
   const auto batch = random_batch(mixed_lengths(), encoder.config().vocab_size, 1);
   const auto keep = batch.mask.unsqueeze(-1).to(at::kFloat);
-  InferenceBert fp32(encoder.model(), Precision::kFp32);
+  FusedCpuEngine fp32(encoder.model(), Precision::kFp32);
   const auto packed = fp32.forward(batch.ids, batch.mask);
   const auto padded = fp32.forward(batch.ids, batch.mask, false);
   EXPECT_LT(max_abs_diff(packed * keep, padded * keep, "packed vs padded fp32"), 1e-5);
@@ -61,7 +62,7 @@ TEST(PackedInference, Bf16EqualsThePaddedPathPerSentence) {
   const auto keep = batch.mask.unsqueeze(-1).to(at::kFloat);
   // bf16: the same products in other shapes round differently; per-sentence mean-pooled
   // embeddings must still agree closely.
-  InferenceBert bf16(encoder.model(), Precision::kBf16);
+  FusedCpuEngine bf16(encoder.model(), Precision::kBf16);
   auto mean = [&](const at::Tensor& h) { return (h.to(at::kFloat) * keep).sum(1) / keep.sum(1); };
   const auto cosine = at::cosine_similarity(mean(bf16.forward(batch.ids, batch.mask)),
                                             mean(bf16.forward(batch.ids, batch.mask, false)), 1);
@@ -73,7 +74,7 @@ TEST(PackedInference, ABatchWithAnEmptyRowKeepsThePaddedPath) {
   auto batch = random_batch({5, 3, 1}, encoder.config().vocab_size, 3);
   batch.mask[2].zero_();  // no tokens at all: nothing to pack, HF's padded math applies
   EXPECT_TRUE(TokenRows::pack(batch.mask, 8, at::kFloat, 8, 64).groups.empty());
-  InferenceBert fp32(encoder.model(), Precision::kFp32);
+  FusedCpuEngine fp32(encoder.model(), Precision::kFp32);
   EXPECT_TRUE(
       at::equal(fp32.forward(batch.ids, batch.mask), fp32.forward(batch.ids, batch.mask, false)));
 }

@@ -14,9 +14,11 @@
 #include <vector>
 
 #include "bindings.h"
+#include "mtst/model/padded_batch.h"
 #include "mtst/model/predictor.h"
 #include "mtst/model/sentence_encoder.h"
 #include "mtst/model/stream_encode.h"
+#include "mtst/ops/exec_plan.h"
 
 namespace mtst::python {
 
@@ -83,20 +85,10 @@ class Encoder {
       const auto& encoder = engine_->encoder();
       const size_t limit = max_length > 0 ? max_length : encoder.max_seq_length();
       std::vector<std::vector<int64_t>> rows;
-      size_t longest = 0;
-      for (const auto& text : texts) {
-        rows.push_back(encoder.tokenize(text, limit));
-        longest = std::max(longest, rows.back().size());
-      }
-      const auto n = static_cast<int64_t>(rows.size());
-      const auto t = static_cast<int64_t>(longest);
-      ids = at::full({n, t}, encoder.tokenizer().pad_id(), at::kLong);
-      mask = at::zeros({n, t}, at::kLong);
-      for (int64_t i = 0; i < n; ++i) {
-        const auto& row = rows[static_cast<size_t>(i)];
-        std::copy(row.begin(), row.end(), ids.data_ptr<int64_t>() + i * t);
-        std::fill_n(mask.data_ptr<int64_t>() + i * t, row.size(), 1);
-      }
+      for (const auto& text : texts) rows.push_back(encoder.tokenize(text, limit));
+      PaddedBatch padded = pad_token_ids(rows, encoder.tokenizer().pad_id());
+      ids = std::move(padded.input_ids);
+      mask = std::move(padded.attention_mask);
     }
     return {long_array(ids), long_array(mask)};
   }

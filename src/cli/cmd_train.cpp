@@ -10,8 +10,9 @@
 #include <vector>
 
 #include "cli/commands.h"
-#include "mtst/dist/communicator.h"
-#include "mtst/dist/local_launch.h"
+#include "mtst/distributed/communicator.h"
+#include "mtst/distributed/local_launch.h"
+#include "mtst/distributed/rank_process.h"
 #include "mtst/error.h"
 #include "mtst/runtime/exec_options.h"
 #include "mtst/train/trainer.h"
@@ -34,58 +35,20 @@ struct TrainArgs {
   double grad_bucket_mb = 25;
 };
 
-// The command line each rank of --nproc runs: the same, without --nproc.
-std::vector<std::string> rank_args(const TrainArgs& args) {
-  std::vector<std::string> out{"train"};
-  auto add = [&](const char* flag, const std::string& value) {
-    if (!value.empty()) out.insert(out.end(), {flag, value});
-  };
-  add("--config", args.config);
-  add("--output", args.output);
-  add("--resume", args.resume);
-  add("--device", args.device);
-  for (const auto& o : args.overrides) add("--set", o);
-  out.insert(out.end(), {"--dist-timeout", std::to_string(args.dist_timeout)});
-  if (args.overwrite) out.push_back("--overwrite");
-  if (args.quiet) out.push_back("--quiet");
-  if (args.no_grad_overlap) out.push_back("--no-grad-overlap");
-  out.insert(out.end(), {"--grad-bucket-mb", std::to_string(args.grad_bucket_mb)});
-  return out;
-}
-
-// Threads per rank when the config says 0 (all cores): the host's cores shared by its ranks.
-int rank_threads(int configured, const DistEnv& env) {
-  if (configured != 0 || !env.distributed()) return configured;
-  const char* local = std::getenv("LOCAL_WORLD_SIZE");
-  const int ranks_here = local ? std::max(1, std::atoi(local)) : 1;
-  return std::max(1, physical_cores() / ranks_here);
-}
-
 void train(const TrainArgs& args, const DistEnv& env, Communicator* communicator);
 
 void run_train(const TrainArgs& args) {
   const auto env = DistEnv::from_environment();
   if (args.nproc > 0) {
     if (env.distributed()) throw Error("--nproc starts its own ranks: drop it under torchrun");
-    if (const int code = launch_local_ranks(args.nproc, rank_args(args)); code != 0) {
-      std::exit(code);  // the launcher has said which rank failed
-    }
+    // Each rank runs this command line as it is, less --nproc.
+    const int code = launch_local_ranks(args.nproc, own_arguments_without("--nproc"));
+    if (code != 0) std::exit(code);  // the launcher has said which rank failed
     return;
   }
   if (!(args.dist_timeout > 0)) throw Error("--dist-timeout must be > 0 seconds");
-  if (!env.distributed()) return train(args, env, nullptr);
-  auto communicator = std::make_unique<Communicator>(
-      env, std::chrono::milliseconds(static_cast<int64_t>(args.dist_timeout * 1000)));
-  try {
-    train(args, env, communicator.get());
-  } catch (const std::exception& e) {
-    // A rank of a failed job leaves at once, its one line written: c10d's threads (Gloo's, the
-    // store's) may still wait on a silent peer, and the destructors of the process group and
-    // of libtorch at exit would wait with them. Checkpoints are whole already (atomic).
-    const bool ours = dynamic_cast<const Error*>(&e) != nullptr;
-    std::cerr << (ours ? "mtst: error: " : "mtst: internal error: ") << e.what() << std::endl;
-    std::_Exit(1);
-  }
+  const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(args.dist_timeout * 1000));
+  run_as_rank(env, timeout, [&](Communicator* communicator) { train(args, env, communicator); });
 }
 
 void train(const TrainArgs& args, const DistEnv& env, Communicator* communicator) {
@@ -107,10 +70,7 @@ void train(const TrainArgs& args, const DistEnv& env, Communicator* communicator
     if (!args.output.empty() && fs::path(args.output) != run) {
       throw Error("--resume writes into the run's own directory; drop --output");
     }
-    // Rank 0 recovers interrupted checkpoint writes before any rank reads last/.
-    if (env.rank == 0) config = Trainer::resume_config(run, overrides);
-    if (communicator) communicator->barrier("resume (checkpoint recovery on rank 0)");
-    if (env.rank != 0) config = Trainer::resume_config(run, overrides);
+    config = Trainer::resume_config(run, overrides, communicator);
     options.output_dir = run;
     options.resume = true;
   } else {
@@ -119,12 +79,7 @@ void train(const TrainArgs& args, const DistEnv& env, Communicator* communicator
     options.output_dir = args.output.empty() ? fs::path("runs") / fs::path(args.config).stem()
                                              : fs::path(args.output);
   }
-  if (env.distributed() && parse_device(config.device).is_cuda()) {
-    throw Error(
-        "distributed training runs on CPU ranks (Gloo) for now; NCCL for CUDA ranks is "
-        "not built yet: use --device cpu");
-  }
-  apply_threads(rank_threads(config.threads, env));
+  apply_threads(env.threads_per_rank(config.threads, physical_cores()));
   Trainer trainer(config, options);
   const auto result = trainer.run();
   if (env.rank != 0) return;

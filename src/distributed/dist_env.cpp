@@ -1,4 +1,5 @@
-// DistEnv::from_environment: torchrun's variables, checked (see communicator.h).
+// DistEnv: torchrun's variables, checked, and what they imply for one rank (communicator.h).
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <string>
@@ -38,12 +39,18 @@ DistEnv DistEnv::from_environment() {
   env.rank = integer_variable("RANK", -1, 0, env.world_size - 1);
   if (env.rank < 0) throw Error("WORLD_SIZE is set but RANK is not (launch with torchrun)");
   env.local_rank = integer_variable("LOCAL_RANK", 0, 0, env.world_size - 1);
+  env.local_world_size = integer_variable("LOCAL_WORLD_SIZE", 1, 1, env.world_size);
   if (const char* addr = variable("MASTER_ADDR")) env.master_addr = addr;
   env.master_port = integer_variable("MASTER_PORT", env.master_port, 1, 65535);
   const char* agent = variable("TORCHELASTIC_USE_AGENT_STORE");
   env.agent_store = agent != nullptr && std::string(agent) == "True";
   env.restart_count = integer_variable("TORCHELASTIC_RESTART_COUNT", 0, 0, 1 << 20);
   return env;
+}
+
+int DistEnv::threads_per_rank(int configured, int cores) const {
+  if (configured != 0 || !distributed()) return configured;
+  return std::max(1, cores / local_world_size);
 }
 
 }  // namespace mtst

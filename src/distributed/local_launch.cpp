@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <utility>
@@ -121,6 +122,28 @@ int launch_local_ranks(int nproc, const std::vector<std::string>& args) {
   }
   sigprocmask(SIG_SETMASK, &previous, nullptr);
   return !failures.empty() || interrupted ? 1 : 0;
+}
+
+std::vector<std::string> arguments_without(const std::vector<std::string>& args,
+                                           const std::string& option) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == option) {
+      ++i;  // and its value
+    } else if (args[i].rfind(option + "=", 0) != 0) {
+      out.push_back(args[i]);
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> own_arguments_without(const std::string& option) {
+  std::ifstream in("/proc/self/cmdline", std::ios::binary);
+  std::vector<std::string> args;
+  for (std::string arg; std::getline(in, arg, '\0');) args.push_back(arg);
+  if (args.empty()) throw Error("--nproc: cannot read this process's arguments");
+  args.erase(args.begin());  // argv[0]: the ranks run /proc/self/exe
+  return arguments_without(args, option);
 }
 
 }  // namespace mtst

@@ -1,6 +1,6 @@
 // BERT modules with Hugging Face parameter names; the autograd (training/reference) path.
 // ATen ops except the matrix products (autograd_ops.h: oneDNN); the fused fast path for
-// inference is in inference_bert.cpp.
+// inference is in fused_cpu_engine.cpp.
 #include "mtst/model/bert.h"
 
 #include <ATen/ATen.h>
@@ -15,10 +15,10 @@
 #include <limits>
 #include <numeric>
 
-#include "model/attention.h"
-#include "model/autograd_ops.h"
-#include "model/hashed_dropout.h"
 #include "mtst/error.h"
+#include "ops/attention.h"
+#include "ops/autograd_products.h"
+#include "ops/hashed_dropout.h"
 
 namespace mtst {
 

@@ -32,28 +32,26 @@ Predictor Predictor::load(const std::filesystem::path& dir, const ExecOptions& e
   return Predictor(std::move(encoder), std::move(info), std::move(heads));
 }
 
-at::Tensor Predictor::head_inputs(const std::vector<std::string>& texts, size_t batch_size,
-                                  size_t max_padded_tokens, size_t* truncated) const {
+EncodeOptions Predictor::head_encode_options(size_t batch_size, size_t max_padded_tokens) const {
   EncodeOptions options;
   options.batch_size = batch_size;
   options.max_padded_tokens = max_padded_tokens;
   options.max_seq_length = info_.max_seq_length;
   options.pooling = info_.pooling;
   options.normalize = 0;
-  auto result = encoder_.encode(texts, options);
+  return options;
+}
+
+at::Tensor Predictor::head_inputs(const std::vector<std::string>& texts, size_t batch_size,
+                                  size_t max_padded_tokens, size_t* truncated) const {
+  auto result = encoder_.encode(texts, head_encode_options(batch_size, max_padded_tokens));
   if (truncated != nullptr) *truncated = result.truncated;
   return result.embeddings;
 }
 
 at::Tensor Predictor::head_inputs_ids(const std::vector<std::vector<int64_t>>& ids,
                                       size_t batch_size, size_t max_padded_tokens) const {
-  EncodeOptions options;
-  options.batch_size = batch_size;
-  options.max_padded_tokens = max_padded_tokens;
-  options.max_seq_length = info_.max_seq_length;
-  options.pooling = info_.pooling;
-  options.normalize = 0;
-  return encoder_.encode_ids(ids, options);
+  return encoder_.encode_ids(ids, head_encode_options(batch_size, max_padded_tokens));
 }
 
 std::vector<at::Tensor> Predictor::logits(const at::Tensor& head_inputs) const {

@@ -10,15 +10,9 @@ namespace mtst {
 
 namespace {
 
-struct TokenizedChunk {
-  std::vector<std::vector<int64_t>> ids;
-  size_t truncated = 0;
-  size_t tokens = 0;
-};
-
-TokenizedChunk read_chunk(const Tokenizer& tokenizer, TextRecordReader& input, size_t texts,
+TokenizedTexts read_chunk(const Tokenizer& tokenizer, TextRecordReader& input, size_t texts,
                           size_t max_length) {
-  TokenizedChunk chunk;
+  TokenizedTexts chunk;
   while (chunk.ids.size() < texts) {
     TokenStream stream(tokenizer, max_length);
     if (!input.next([&stream](std::string_view piece) { return stream.feed(piece); })) break;
@@ -32,28 +26,39 @@ TokenizedChunk read_chunk(const Tokenizer& tokenizer, TextRecordReader& input, s
 
 }  // namespace
 
-StreamEncodeStats encode_stream(const SentenceEncoder& encoder, TextRecordReader& input,
-                                EmbeddingWriter& output, const EncodeOptions& options) {
-  const size_t max_length = encoder.resolve_max_length(options);
+StreamEncodeStats encode_chunks(const SentenceEncoder& encoder,
+                                const std::function<TokenizedTexts(size_t)>& next_chunk,
+                                size_t cpu_chunk,
+                                const std::function<void(const at::Tensor&)>& sink,
+                                const EncodeOptions& options) {
   const size_t pipelined = encoder.pipeline_chunk(options);
-  const size_t texts = pipelined > 0 ? pipelined : kCpuStreamChunk;
-  // Pipelined (a GPU, as in SentenceEncoder::encode): the next chunk is read on a thread.
+  const size_t texts = pipelined > 0 ? pipelined : cpu_chunk;
   const auto policy = pipelined > 0 ? std::launch::async : std::launch::deferred;
-  auto read_next = [&] { return read_chunk(encoder.tokenizer(), input, texts, max_length); };
+  auto read_next = [&] { return next_chunk(texts); };
   StreamEncodeStats stats;
-  std::future<TokenizedChunk> next = std::async(std::launch::deferred, read_next);
+  std::future<TokenizedTexts> next = std::async(std::launch::deferred, read_next);
   for (;;) {
-    TokenizedChunk chunk = next.get();
+    TokenizedTexts chunk = next.get();
     if (chunk.ids.empty()) break;
     const bool more = chunk.ids.size() == texts;
     if (more) next = std::async(policy, read_next);  // on a GPU: read while it encodes
-    output.append(encoder.encode_ids(chunk.ids, options));
+    sink(encoder.encode_ids(chunk.ids, options));
     stats.texts += chunk.ids.size();
     stats.truncated += chunk.truncated;
     stats.tokens += chunk.tokens;
     if (!more) break;
   }
   return stats;
+}
+
+StreamEncodeStats encode_stream(const SentenceEncoder& encoder, TextRecordReader& input,
+                                EmbeddingWriter& output, const EncodeOptions& options) {
+  const size_t max_length = encoder.resolve_max_length(options);
+  auto next_chunk = [&](size_t texts) {
+    return read_chunk(encoder.tokenizer(), input, texts, max_length);
+  };
+  auto write = [&output](const at::Tensor& rows) { output.append(rows); };
+  return encode_chunks(encoder, next_chunk, kCpuStreamChunk, write, options);
 }
 
 }  // namespace mtst

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "mtst/error.h"
+#include "mtst/model/padded_batch.h"
 #include "runtime/autocast.h"
 
 namespace mtst {
@@ -24,22 +25,13 @@ TaskBatch collate_ids(int64_t pad_id, const std::string& task,
                       const std::vector<const std::vector<int64_t>*>& ids,
                       const std::vector<int64_t>& labels, double weight) {
   if (ids.size() != labels.size()) throw Error("collate: texts and labels differ in count");
-  size_t longest = 0;
-  for (const auto* row : ids) longest = std::max(longest, row->size());
-  const auto B = static_cast<int64_t>(ids.size()), T = static_cast<int64_t>(longest);
   TaskBatch batch;
   batch.task = task;
   batch.weight = weight;
   batch.pad_id = pad_id;
-  batch.input_ids = at::full({B, T}, pad_id, at::kLong);
-  batch.attention_mask = at::zeros({B, T}, at::kLong);
-  auto* id_data = batch.input_ids.data_ptr<int64_t>();
-  auto* mask_data = batch.attention_mask.data_ptr<int64_t>();
-  for (int64_t b = 0; b < B; ++b) {
-    const auto& row = *ids[static_cast<size_t>(b)];
-    std::copy(row.begin(), row.end(), id_data + b * T);
-    std::fill(mask_data + b * T, mask_data + b * T + static_cast<int64_t>(row.size()), 1);
-  }
+  PaddedBatch padded = pad_token_ids(ids, pad_id);
+  batch.input_ids = std::move(padded.input_ids);
+  batch.attention_mask = std::move(padded.attention_mask);
   batch.labels = at::tensor(labels, at::kLong);
   return batch;
 }

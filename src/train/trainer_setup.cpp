@@ -16,6 +16,7 @@
 #include "mtst/io/safetensors.h"
 #include "mtst/model/model_layout.h"
 #include "mtst/model/weights.h"
+#include "mtst/ops/exec_plan.h"
 #include "mtst/train/embedding_cache.h"
 #include "mtst/train/freeze.h"
 #include "train/trainer_impl.h"
@@ -320,6 +321,11 @@ Trainer::Trainer(const TrainConfig& config, const TrainerOptions& options)
     throw Error(dir.string() + " exists and is not a directory (the run directory, --output)");
   }
   s.comm = options.communicator;
+  if (s.distributed() && s.device.is_cuda()) {
+    throw Error(
+        "distributed training runs on CPU ranks (Gloo) for now; NCCL for CUDA ranks is "
+        "not built yet: use --device cpu");
+  }
   s.writes = !dir.empty() && s.rank() == 0;
   if (s.writes) recover_checkpoints(dir);
   if (s.distributed()) s.comm->barrier("start (checkpoint recovery on rank 0)");

@@ -18,11 +18,15 @@ struct DistEnv {
   int rank = 0;
   int world_size = 1;
   int local_rank = 0;
+  int local_world_size = 1;  // LOCAL_WORLD_SIZE: the ranks on this host
   std::string master_addr = "127.0.0.1";
   int master_port = 29500;
   bool agent_store = false;  // TORCHELASTIC_USE_AGENT_STORE: torchrun's agent hosts the store
   int restart_count = 0;     // TORCHELASTIC_RESTART_COUNT: keys of a restarted attempt differ
   bool distributed() const { return world_size > 1; }
+  // Threads of one rank when the user asked for all of CORES: the host's cores shared by its
+  // ranks (CONFIGURED != 0, or one rank: CONFIGURED as it is).
+  int threads_per_rank(int configured, int cores) const;
 
   // Reads RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT and TORCHELASTIC_*; without
   // WORLD_SIZE the job is one rank. Throws mtst::Error for a malformed or inconsistent value.

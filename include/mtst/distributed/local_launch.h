@@ -14,4 +14,12 @@ namespace mtst {
 // rank exited 0, else 1.
 int launch_local_ranks(int nproc, const std::vector<std::string>& args);
 
+// This process's own arguments (argv[1:], from /proc/self/cmdline) without OPTION and its value
+// ("--nproc 4" or "--nproc=4"): what each rank of --nproc runs, so a new flag of the command
+// reaches the ranks with no edit here.
+std::vector<std::string> own_arguments_without(const std::string& option);
+// The same over ARGS (argv[1:]).
+std::vector<std::string> arguments_without(const std::vector<std::string>& args,
+                                           const std::string& option);
+
 }  // namespace mtst

@@ -1,6 +1,6 @@
 // BERT encoder as libtorch modules whose parameter names are exactly the Hugging Face keys
 // (embeddings.word_embeddings.weight, encoder.layer.3.attention.self.query.weight, ...).
-// This is the autograd path (training, reference); fast inference lives in InferenceBert.
+// This is the autograd path (training, reference); fast inference lives in FusedCpuEngine.
 // Shapes: B batch, T tokens, H hidden, A heads, L layers.
 #pragma once
 
@@ -28,7 +28,7 @@ struct BertEmbeddingsImpl : torch::nn::Module {
 TORCH_MODULE(BertEmbeddings);
 
 // Where the real (unpadded) tokens of a right-padded [B,T] batch sit. In training (and in
-// InferenceBert for padded batches) the encoder layers work on the N real token rows only ([N,H]),
+// FusedCpuEngine for padded batches) the encoder layers work on the N real token rows only ([N,H]),
 // so padding costs nothing in the linear layers; attention runs per group of sentences of similar
 // length (sorted, a few per group), each padded only to its own longest, so its cost follows the
 // real lengths too.

@@ -1,7 +1,7 @@
 // The multi-task model: one shared BERT encoder, sentence pooling, and one classifier head per
 // task. Parameter names: "bert.<HF key>" and "heads.<task>.<0|2>.<weight|bias>".
-// This is the autograd path used for training; inference goes through InferenceBert.
-// Shapes: B batch, T tokens, H hidden, C classes.
+// This is the autograd path used for training; inference goes through an EncoderEngine
+// (encoder_engine.h). Shapes: B batch, T tokens, H hidden, C classes.
 #pragma once
 
 #include <torch/nn/module.h>

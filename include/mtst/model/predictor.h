@@ -43,6 +43,8 @@ class Predictor {
 
  private:
   Predictor(SentenceEncoder encoder, ModelDirInfo info, std::vector<ClassifierHead> heads);
+  // The heads' inputs: the training's pooling and length, not normalised.
+  EncodeOptions head_encode_options(size_t batch_size, size_t max_padded_tokens) const;
   SentenceEncoder encoder_;
   ModelDirInfo info_;
   std::vector<ClassifierHead> heads_;

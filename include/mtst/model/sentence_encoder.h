@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "mtst/model/bert.h"
-#include "mtst/model/inference_bert.h"
+#include "mtst/model/encoder_engine.h"
 #include "mtst/model/model_layout.h"
 #include "mtst/runtime/exec_options.h"
 #include "mtst/text/tokenizer.h"
@@ -39,6 +39,13 @@ struct EncodeResult {
   at::Tensor embeddings;  // [N, D] float32, input order
   size_t truncated = 0;   // inputs cut to the max length
   size_t tokens = 0;      // real (unpadded) tokens processed
+};
+
+// Token ids of a run of texts, with what tokenizing them cut and counted.
+struct TokenizedTexts {
+  std::vector<std::vector<int64_t>> ids;
+  size_t truncated = 0;  // texts cut to the max length
+  size_t tokens = 0;     // real tokens
 };
 
 class SentenceEncoder {
@@ -73,17 +80,13 @@ class SentenceEncoder {
  private:
   SentenceEncoder(ModelLayout layout, std::shared_ptr<Tokenizer> tokenizer, BertModel model,
                   const ExecOptions& exec);
-  struct TokenizedTexts;
   TokenizedTexts tokenize_range(const std::vector<std::string>& texts, size_t begin, size_t end,
                                 size_t max_length) const;
-  // Pooled [B,D] float32 rows, on the run's device (a GPU's stay there: no sync per batch).
-  at::Tensor run_batch(const std::vector<const std::vector<int64_t>*>& batch,
-                       const std::vector<PoolingMode>& pooling) const;
 
   ModelLayout layout_;
   std::shared_ptr<Tokenizer> tokenizer_;
   BertModel model_;
-  std::shared_ptr<InferenceBert> inference_;
+  std::shared_ptr<const EncoderEngine> engine_;  // chosen once, at load
   size_t max_seq_length_ = 0;
 };
 

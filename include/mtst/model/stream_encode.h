@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 
 #include "mtst/io/embedding_output.h"
 #include "mtst/io/text_input.h"
@@ -23,6 +24,16 @@ struct StreamEncodeStats {
   size_t truncated = 0;  // texts cut to the max length
   size_t tokens = 0;     // real tokens encoded
 };
+
+// The chunk pipeline behind encode_stream and SentenceEncoder::encode: NEXT_CHUNK(n) returns up
+// to n tokenized texts (fewer: the input has ended); each chunk is encoded and its rows handed
+// to SINK, in input order. Chunks hold EncodeOptions::pipeline_chunk texts where the device
+// pipelines (a GPU: the next chunk is read on a thread while this one encodes), else CPU_CHUNK.
+StreamEncodeStats encode_chunks(const SentenceEncoder& encoder,
+                                const std::function<TokenizedTexts(size_t)>& next_chunk,
+                                size_t cpu_chunk,
+                                const std::function<void(const at::Tensor&)>& sink,
+                                const EncodeOptions& options);
 
 StreamEncodeStats encode_stream(const SentenceEncoder& encoder, TextRecordReader& input,
                                 EmbeddingWriter& output, const EncodeOptions& options);

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "mtst/dist/communicator.h"
+#include "mtst/distributed/communicator.h"
 #include "mtst/model/multitask_model.h"
 #include "mtst/train/evaluation.h"
 #include "mtst/train/train_config.h"
@@ -91,8 +91,11 @@ class Trainer {
   MultiTaskModel& model();
 
   // The config stored in RUN_DIR/last (with OVERRIDES applied), for `mtst train --resume`.
+  // With COMMUNICATOR (a rank of a job), rank 0 recovers interrupted checkpoint writes before
+  // any other rank reads last/.
   static TrainConfig resume_config(const std::filesystem::path& run_dir,
-                                   const std::vector<std::string>& overrides);
+                                   const std::vector<std::string>& overrides,
+                                   Communicator* communicator = nullptr);
 
  private:
   struct Impl;

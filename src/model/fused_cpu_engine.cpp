@@ -1,16 +1,18 @@
-// Fused BERT inference on oneDNN primitives (see inference_bert.h). Falls back to the module's
-// own forward when this build has no oneDNN. Parity with Hugging Face is tested
-// (encoder_test: hidden_first4 and the pooled goldens).
-#include "mtst/model/inference_bert.h"
+// Fused BERT inference on oneDNN primitives (see fused_cpu_engine.h). Parity with Hugging Face
+// is tested (encoder_test: hidden_first4 and the pooled goldens), and with the module engine on
+// random batches (engine_equality_test).
+#include "mtst/model/fused_cpu_engine.h"
 
 #include <ATen/core/grad_mode.h>
 
 #include <cmath>
 
+#include "mtst/error.h"
+#include "mtst/ops/exec_plan.h"
 #include "ops/int8_calibration.h"
 #include "ops/linear.h"
-#include "runtime/dnnl_matmul.h"
-#include "runtime/dnnl_norm.h"
+#include "ops/matmul_cpu_dnnl.h"
+#include "ops/norm_cpu_dnnl.h"
 
 namespace mtst {
 
@@ -31,36 +33,23 @@ int64_t row_multiple(Precision precision) {
 }
 }  // namespace
 
-struct InferenceBert::Layer {
+struct FusedCpuEngine::Layer {
   Linear qkv, attn_out, intermediate, output;
   FastLayerNorm ln1, ln2;
 };
 
-InferenceBert::InferenceBert(const BertModel& model, Precision precision, c10::Device device,
-                             const std::vector<std::vector<int64_t>>& calibration)
-    : config_(model->config()),
-      precision_(precision),
-      dtype_(precision_dtype(precision)),
-      device_(device),
-      lowest_(masked_score(dtype_)),
-      fused_(dnnl_available() && device.is_cpu()) {
-  require_precision_supported(precision, device);
+FusedCpuEngine::FusedCpuEngine(const BertModel& model, Precision precision,
+                               const std::vector<std::vector<int64_t>>& calibration)
+    : EncoderEngine(model->config(), precision, c10::kCPU), lowest_(masked_score(dtype())) {
+  if (!dnnl_available()) throw Error("the fused CPU engine needs oneDNN, which this build lacks");
   at::NoGradGuard no_grad;
-  if (!fused_) {
-    // Without oneDNN, or on a GPU: a private copy of the module in the run's dtype and place.
-    fallback_ = BertModel(config_);
-    auto src = model->named_parameters();
-    for (auto& p : fallback_->named_parameters()) p.value().copy_(src[p.key()]);
-    fallback_->to(device_, dtype_);
-    fallback_->eval();
-    return;
-  }
+  const c10::Device device = c10::kCPU;
   auto& emb = *model->embeddings;
   word_ = emb.word_embeddings->weight.detach();
   position_ = emb.position_embeddings->weight.detach();
   token_type0_ = emb.token_type_embeddings->weight.detach()[0];
   emb_ln_ = std::make_shared<FastLayerNorm>(emb.LayerNorm->weight, emb.LayerNorm->bias,
-                                            config_.layer_norm_eps);
+                                            config().layer_norm_eps);
   if (precision != Precision::kInt8) {
     layers_ = build_layers(model, kernel_plan(precision, device), nullptr);
     return;
@@ -78,11 +67,11 @@ InferenceBert::InferenceBert(const BertModel& model, Precision precision, c10::D
   layers_ = build_layers(model, kernel_plan(precision, device), nullptr, &absmax);
 }
 
-std::vector<std::shared_ptr<InferenceBert::Layer>> InferenceBert::build_layers(
+std::vector<std::shared_ptr<FusedCpuEngine::Layer>> FusedCpuEngine::build_layers(
     const BertModel& model, const KernelPlan& plan, LayerStats* record,
     const std::vector<at::Tensor>* absmax) const {
   // 1/sqrt(d) folded into the query projection: the score GEMM then needs no epilogue.
-  const double scale = 1.0 / std::sqrt(static_cast<double>(config_.head_dim()));
+  const double scale = 1.0 / std::sqrt(static_cast<double>(config().head_dim()));
   std::vector<std::shared_ptr<Layer>> layers;
   size_t index = 0;  // of the linear layer, in the order of the statistics
   auto linear = [&](const at::Tensor& w, const at::Tensor& b, LinearRole role) {
@@ -93,7 +82,7 @@ std::vector<std::shared_ptr<InferenceBert::Layer>> InferenceBert::build_layers(
     record->push_back(std::make_shared<InputRecorder>());
     return Linear(make_recording_linear(l.backend(), record->back()));
   };
-  for (int64_t i = 0; i < config_.num_hidden_layers; ++i) {
+  for (int64_t i = 0; i < config().num_hidden_layers; ++i) {
     auto l = model->layer(i);
     auto& self = *l->attention->self;
     auto layer = std::make_shared<Layer>();
@@ -107,38 +96,38 @@ std::vector<std::shared_ptr<InferenceBert::Layer>> InferenceBert::build_layers(
     const auto& ffn_out = l->output->dense;
     layer->output = linear(ffn_out->weight, ffn_out->bias, LinearRole::kFfnOutput);
     const auto& ln1 = l->attention->output->LayerNorm;
-    layer->ln1 = FastLayerNorm(ln1->weight, ln1->bias, config_.layer_norm_eps);
+    layer->ln1 = FastLayerNorm(ln1->weight, ln1->bias, config().layer_norm_eps);
     const auto& ln2 = l->output->LayerNorm;
-    layer->ln2 = FastLayerNorm(ln2->weight, ln2->bias, config_.layer_norm_eps);
+    layer->ln2 = FastLayerNorm(ln2->weight, ln2->bias, config().layer_norm_eps);
     layers.push_back(layer);
   }
   return layers;
 }
 
-at::Tensor InferenceBert::embed(const at::Tensor& input_ids) const {
+at::Tensor FusedCpuEngine::embed(const at::Tensor& input_ids) const {
   const int64_t T = input_ids.size(1);
   // Sums and LayerNorm in fp32 (cheap, [B,T,H]); the encoder then runs in the run's dtype.
   auto x = at::embedding(word_, input_ids) + position_.narrow(0, 0, T) + token_type0_;
-  return emb_ln_->forward(x.reshape({-1, config_.hidden_size})).to(dtype_);
+  return emb_ln_->forward(x.reshape({-1, config().hidden_size})).to(dtype());
 }
 
-at::Tensor InferenceBert::embed_rows(const at::Tensor& input_ids, const at::Tensor& rows,
-                                     int64_t padded_rows) const {
+at::Tensor FusedCpuEngine::embed_rows(const at::Tensor& input_ids, const at::Tensor& rows,
+                                      int64_t padded_rows) const {
   // The same sums as embed(), for the real tokens only (rows are flat b*T + t positions), then
   // zero rows up to PADDED_ROWS (their LayerNorm output is junk that is never read back).
   const int64_t T = input_ids.size(1), N = rows.size(0);
-  auto x = at::zeros({padded_rows, config_.hidden_size}, word_.options());
+  auto x = at::zeros({padded_rows, config().hidden_size}, word_.options());
   auto real = x.narrow(0, 0, N);
   at::add_out(real,
               at::embedding(word_, input_ids.reshape({-1}).index_select(0, rows)) +
                   at::embedding(position_, rows.remainder(T)),
               token_type0_);
-  return emb_ln_->forward(x).to(dtype_);
+  return emb_ln_->forward(x).to(dtype());
 }
 
-at::Tensor InferenceBert::layer_forward(const Layer& layer, const at::Tensor& x, int64_t B,
-                                        int64_t T, const at::Tensor& mask_bias) const {
-  const int64_t H = config_.hidden_size, A = config_.num_attention_heads, d = H / A;
+at::Tensor FusedCpuEngine::layer_forward(const Layer& layer, const at::Tensor& x, int64_t B,
+                                         int64_t T, const at::Tensor& mask_bias) const {
+  const int64_t H = config().hidden_size, A = config().num_attention_heads, d = H / A;
   // One copy puts Q, K, V head-major ([3,B,A,T,d]): oneDNN's AMX/AVX-512 batched kernels need
   // unit-stride heads (strided views fall back to a kernel ~5x slower). K^T is a free view.
   auto qkv = layer.qkv.forward(x).view({B, T, 3, A, d});
@@ -155,10 +144,10 @@ at::Tensor InferenceBert::layer_forward(const Layer& layer, const at::Tensor& x,
   return layer_tail(layer, x, context.view({B * T, H}));
 }
 
-at::Tensor InferenceBert::packed_layer_forward(const Layer& layer, const at::Tensor& x,
-                                               const TokenRows& tokens,
-                                               const at::Tensor& group_rows) const {
-  const int64_t H = config_.hidden_size, A = config_.num_attention_heads, d = H / A;
+at::Tensor FusedCpuEngine::packed_layer_forward(const Layer& layer, const at::Tensor& x,
+                                                const TokenRows& tokens,
+                                                const at::Tensor& group_rows) const {
+  const int64_t H = config().hidden_size, A = config().num_attention_heads, d = H / A;
   // Q/K/V for the real tokens only, then stacked into the padded attention groups.
   auto stacked = layer.qkv.forward(x).index_select(0, group_rows);
   auto context = at::empty({stacked.size(0), H}, x.options());
@@ -181,37 +170,31 @@ at::Tensor InferenceBert::packed_layer_forward(const Layer& layer, const at::Ten
   return layer_tail(layer, x, tokens.from_groups(context));
 }
 
-at::Tensor InferenceBert::layer_tail(const Layer& layer, const at::Tensor& x,
-                                     const at::Tensor& context) const {
+at::Tensor FusedCpuEngine::layer_tail(const Layer& layer, const at::Tensor& x,
+                                      const at::Tensor& context) const {
   MatmulEpilogue residual;
   residual.addend = &x;
   auto a = layer.ln1.forward(layer.attn_out.forward(context, residual));
   MatmulEpilogue activation;
   activation.has_activation = true;
-  activation.activation = config_.hidden_act;
+  activation.activation = config().hidden_act;
   auto h = layer.intermediate.forward(a, activation);
   MatmulEpilogue residual2;
   residual2.addend = &a;
   return layer.ln2.forward(layer.output.forward(h, residual2));
 }
 
-at::Tensor InferenceBert::forward(const at::Tensor& input_ids, const at::Tensor& attention_mask,
-                                  bool pack) const {
+at::Tensor FusedCpuEngine::forward(const at::Tensor& input_ids, const at::Tensor& attention_mask,
+                                   bool pack) const {
   at::InferenceMode inference;
-  if (!fused_) {
-    BertModel module = fallback_;  // a handle copy; forward is not const in libtorch
-    // From pinned host memory the copies overlap with the previous batch's kernels.
-    const bool async = !device_.is_cpu() && input_ids.is_pinned();
-    return module->forward(input_ids.to(device_, async), attention_mask.to(device_, async));
-  }
   const int64_t B = input_ids.size(0), T = input_ids.size(1);
   // Additive mask bias [B,1,1,T]; masked keys get the dtype's lowest value, as in HF. Batches
   // without padding (common once inputs are sorted by length) skip it altogether.
   at::Tensor mask_bias;
   if (!attention_mask.all().item<bool>()) {
     if (pack) {
-      const auto tokens = TokenRows::pack(attention_mask, kAttentionGroup, dtype_, kLengthMultiple,
-                                          row_multiple(precision_));
+      const auto tokens = TokenRows::pack(attention_mask, kAttentionGroup, dtype(), kLengthMultiple,
+                                          row_multiple(precision()));
       if (!tokens.groups.empty()) {  // right padding (ours always is)
         auto x = embed_rows(input_ids, tokens.rows, tokens.inverse.size(0));
         // The groups' padding positions read row 0 instead of a zero row (no copy of Q/K/V
@@ -220,14 +203,14 @@ at::Tensor InferenceBert::forward(const at::Tensor& input_ids, const at::Tensor&
         const auto group_rows =
             at::where(tokens.gather == real_rows, at::zeros({}, at::kLong), tokens.gather);
         for (const auto& layer : layers_) x = packed_layer_forward(*layer, x, tokens, group_rows);
-        return tokens.to_padded(x).view({B, T, config_.hidden_size});
+        return tokens.to_padded(x).view({B, T, config().hidden_size});
       }
     }
-    mask_bias = attention_mask_bias(attention_mask, dtype_);
+    mask_bias = attention_mask_bias(attention_mask, dtype());
   }
   auto x = embed(input_ids);
   for (const auto& layer : layers_) x = layer_forward(*layer, x, B, T, mask_bias);
-  return x.view({B, T, config_.hidden_size});
+  return x.view({B, T, config().hidden_size});
 }
 
 }  // namespace mtst

@@ -1,4 +1,5 @@
-// The fast inference path of a BertModel: weights cast once to the run's dtype, Q/K/V fused
+// The fused CPU engine (an EncoderEngine, see encoder_engine.h): the fast inference path of a
+// BertModel on oneDNN: weights cast once to the run's dtype, Q/K/V fused
 // into one packed GEMM, bias/GELU/residual fused into the GEMMs (oneDNN), attention as two
 // strided batched products with no transposed copies. No autograd; same math as BertModel.
 // A batch with padding is packed (TokenRows): the GEMMs see only its N real tokens and
@@ -11,8 +12,7 @@
 #include <memory>
 #include <vector>
 
-#include "mtst/model/bert.h"
-#include "mtst/runtime/exec_options.h"
+#include "mtst/model/encoder_engine.h"
 
 namespace mtst {
 
@@ -20,24 +20,15 @@ class FastLayerNorm;
 class InputRecorder;
 struct KernelPlan;
 
-class InferenceBert {
+class FusedCpuEngine final : public EncoderEngine {
  public:
-  // On DEVICE cuda the module's own forward runs there (cuBLAS, SDPA attention) in the run's
-  // dtype; the fused oneDNN path is the CPU's.
   // int8 calibrates on CALIBRATION (token ids of sentences, e.g. int8_calibration_sentences()
-  // tokenized): without it the int8 layers quantise without smoothing.
-  InferenceBert(const BertModel& model, Precision precision, c10::Device device = c10::kCPU,
-                const std::vector<std::vector<int64_t>>& calibration = {});
-  // input_ids, attention_mask [B,T] int64 (any device) -> last hidden state [B,T,H] in the
-  // run's dtype, on the run's device.
+  // tokenized): without it the int8 layers quantise without smoothing. Needs oneDNN.
+  FusedCpuEngine(const BertModel& model, Precision precision,
+                 const std::vector<std::vector<int64_t>>& calibration = {});
   // Padding positions of the result are zeros when the batch was packed (pooling masks them).
-  // PACK false keeps every padded position in the products (the reference for tests).
   at::Tensor forward(const at::Tensor& input_ids, const at::Tensor& attention_mask,
-                     bool pack = true) const;
-  at::ScalarType dtype() const { return dtype_; }  // of the activations (float for int8)
-  Precision precision() const { return precision_; }
-  c10::Device device() const { return device_; }
-  const BertConfig& config() const { return config_; }
+                     bool pack = true) const override;
 
  private:
   struct Layer;
@@ -58,13 +49,7 @@ class InferenceBert {
   at::Tensor packed_layer_forward(const Layer& layer, const at::Tensor& x, const TokenRows& tokens,
                                   const at::Tensor& group_rows) const;
 
-  BertConfig config_;
-  Precision precision_;
-  at::ScalarType dtype_;
-  c10::Device device_;
   double lowest_;  // the dtype's lowest value: the score of a masked key
-  bool fused_;     // oneDNN path (CPU); otherwise the module's own forward on device_
-  BertModel fallback_{nullptr};
   at::Tensor word_, position_, token_type0_;
   std::shared_ptr<const FastLayerNorm> emb_ln_;
   std::vector<std::shared_ptr<Layer>> layers_;
