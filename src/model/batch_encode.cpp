@@ -77,7 +77,8 @@ std::vector<std::pair<size_t, size_t>> plan_passes(const std::vector<std::vector
   // costs its real tokens only (the fused engine packs it). One sentence: all cores inside it.
   // (A GPU gets the batches as asked: one CPU thread feeds it, so it needs no re-cut.)
   const auto threads = static_cast<size_t>(std::max(1, at::get_num_threads()));
-  if (on_cpu && threads > 1 && ranges.size() < 4 * threads && order.size() >= threads) {
+  if (on_cpu && options.per_core_passes && threads > 1 && ranges.size() < 4 * threads &&
+      order.size() >= threads) {
     const size_t passes = (ranges.size() + threads - 1) / threads * threads;
     ranges = plan_forward_passes(lengths, options.batch_size, options.max_padded_tokens,
                                  (tokens + passes - 1) / passes);
@@ -105,7 +106,8 @@ at::Tensor encode_token_ids(const EncoderEngine& engine, int64_t pad_id,
   const size_t batches = ranges.size();
   // One CPU thread feeds a GPU (its kernels queue up asynchronously); CPU passes run per core.
   const auto threads = static_cast<size_t>(std::max(1, at::get_num_threads()));
-  const int workers = on_cpu && batches >= threads ? static_cast<int>(threads) : 1;
+  const bool per_core = on_cpu && options.per_core_passes && batches >= threads;
+  const int workers = per_core ? static_cast<int>(threads) : 1;
   std::vector<at::Tensor> results(batches);
   for_each_batch(batches, workers, [&](size_t b) {
     std::vector<const std::vector<int64_t>*> batch;

@@ -14,6 +14,7 @@ at::Tensor cache_embeddings(const MultiTaskModel& model, int64_t pad_id,
   BatchEncodeOptions options;
   options.batch_size = batch_size;
   options.pooling = model->pooling_;
+  options.per_core_passes = false;
   const auto engine = make_encoder_engine(model->bert, precision, device);
   const at::Tensor rows = encode_token_ids(*engine, pad_id, ids, options);
   // A copy made outside inference mode: the heads' autograd may save it for backward.

@@ -21,6 +21,11 @@ struct BatchEncodeOptions {
   size_t max_padded_tokens = 0;      // > 0: also cap sentences x longest per forward pass
   std::vector<PoolingMode> pooling;  // at least one mode
   bool normalize = false;            // L2-normalise each pooled row
+  // CPU: passes run one per core on the batch workers (and few passes are re-cut so that every
+  // core has one). false: the passes as cut, one after another on the calling thread with all
+  // cores inside each operator (the training cache: after the batch workers had run, the
+  // heads' tiny steps that follow it ran 2x slower).
+  bool per_core_passes = true;
 };
 
 // [N, D] float32 rows of IDS ([CLS] ... [SEP], already truncated) in input order, on the CPU.
