@@ -1,8 +1,9 @@
 // The HTTP server's connection workers: a fixed number of threads, each serving one connection
 // at a time, and a bounded queue of accepted connections waiting for a thread. When the queue is
 // full the listener waits for room instead of accepting more, so further clients wait in the
-// kernel's listen backlog (httplib 0.11 asks for 5): the server's memory does not grow with
-// the number of connections. httplib's own ThreadPool queues without a bound.
+// kernel's listen backlog (as long as --max-pending-connections, see server.cpp): the server's
+// memory does not grow with the number of connections. httplib's own ThreadPool queues without
+// a bound.
 // Internal to src/serve.
 #pragma once
 

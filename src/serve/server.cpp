@@ -6,6 +6,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -51,6 +52,19 @@ void raise_open_file_limit() {
   }
 }
 
+// httplib listens with a backlog of 5 (CPPHTTPLIB_LISTEN_BACKLOG, compiled into Debian's
+// library). A burst of more new connections than that, while the listener thread waits for a
+// core, overflows the kernel's accept queue: the kernel then answers with SYN cookies, and a
+// connection whose cookie fails is reset after the client has sent its request (measured:
+// "Failed to read connection" at 16 clients under CPU load, one per TcpExtSyncookiesFailed).
+// listen() again on the bound socket sets the backlog (Linux caps it at net.core.somaxconn).
+constexpr size_t kMaxListenBacklog = 65535;  // the largest backlog Linux takes
+void raise_listen_backlog(socket_t sock, size_t backlog) {
+  if (sock == INVALID_SOCKET) return;
+  const int n = static_cast<int>(std::min(backlog, kMaxListenBacklog));
+  ::listen(sock, n < 16 ? 16 : n);
+}
+
 void send_json(httplib::Response& res, int status, const json& body) {
   res.status = status;
   // Texts echoed back (error messages, OpenAI "model") may hold invalid UTF-8: replace it.
@@ -80,6 +94,7 @@ struct Server::Impl {
   std::atomic<bool> ready{false};
   std::atomic<bool> stopping{false};
   int port = -1;
+  socket_t listen_socket = INVALID_SOCKET;  // recorded by the socket-options callback
 
   // Token ids of each text, truncated by the tokenizer when TRUNCATE (keeping [SEP], as
   // everywhere else), else 422 for a text over the model's limit.
@@ -341,9 +356,11 @@ Server::Server(ServeOptions options) : impl_(std::make_unique<Impl>()) {
   // httplib's default also sets SO_REUSEPORT, which lets a second server bind a port that one
   // already listens on (the kernel then splits connections between them): SO_REUSEADDR only,
   // so a taken port is an error while a restart still binds through TIME_WAIT.
-  http.set_socket_options([](socket_t sock) {
+  // The callback runs for the listening socket only; bind() raises that socket's backlog.
+  http.set_socket_options([impl = impl_.get()](socket_t sock) {
     int yes = 1;
     ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    impl->listen_socket = sock;
   });
   http.set_read_timeout(impl_->options.read_timeout_s, 0);
   http.set_write_timeout(impl_->options.read_timeout_s, 0);
@@ -361,6 +378,7 @@ int Server::bind() {
     throw Error("cannot listen on " + s.options.host + ":" + std::to_string(s.options.port) +
                 " (is the port taken, e.g. by another mtst serve?)");
   }
+  raise_listen_backlog(s.listen_socket, s.options.max_pending_connections);
   return s.port;
 }
 
