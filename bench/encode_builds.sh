@@ -10,10 +10,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ $# -ge 3 ] || { echo "usage: bench/encode_builds.sh ROUNDS SECONDS LABEL=COMMAND..." >&2; exit 2; }
+bench/machine.sh
 rounds=$1 seconds=$2
 shift 2
 root=$PWD
-corpus=$(realpath "${MTST_CORPUS:-../shared/bench/corpus.txt}")
+corpus=$(realpath "${MTST_CORPUS:-data/bench/corpus.txt}")
 model=$root/models/all-MiniLM-L6-v2
 [ -f "$model/model.safetensors" ] || { echo "real model missing: run scripts/setup.sh" >&2; exit 1; }
 mkdir -p bench/out

@@ -14,7 +14,7 @@
 # ("mtst-avx2": the path of AVX2-only CPUs). The benchmark corpus, batch 32, 2 threads. ROUNDS
 # rounds interleave the engines (a VM's speed drifts over minutes); the table shows every run,
 # medians and mtst's ratios; the quality lines give each int8 engine's cosine to fp32.
-#   bench/encode_vs_peers.sh [ROUNDS] [SECONDS]   (corpus: ../shared/bench/corpus.txt or
+#   bench/encode_vs_peers.sh [ROUNDS] [SECONDS]   (corpus: data/bench/corpus.txt or
 #                                                  $MTST_CORPUS; venv: $MTST_VENV)
 # bf16 runs only where the CPU has native bf16 (avx512_bf16 / amx_bf16): elsewhere mtst
 # refuses it and PyTorch's bf16 falls back to slow generic kernels.
@@ -26,7 +26,7 @@ root=$PWD
 python=${MTST_VENV:-/opt/mtst/venv}/bin/python
 ov_python=${MTST_OV_VENV:-/opt/mtst/ov-venv}/bin/python
 ort_python=${MTST_ORT_VENV:-/opt/mtst/ort-venv}/bin/python
-corpus=$(realpath "${MTST_CORPUS:-../shared/bench/corpus.txt}")
+corpus=$(realpath "${MTST_CORPUS:-data/bench/corpus.txt}")
 model=$root/models/all-MiniLM-L6-v2
 [ -x build/mtst ] || { echo "build/mtst missing: run scripts/build.sh" >&2; exit 1; }
 [ -x "$python" ] && [ -f "$model/model.safetensors" ] ||
@@ -57,8 +57,8 @@ st_backend() {  # PYTHON BACKEND ARGS...
 }
 openvino() { st_backend "$ov_python" openvino "$@"; }
 onnx_st() { st_backend "$ort_python" onnx "$@"; }
-flags=$(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -E '^(avx2|avx512f|avx512_vnni|avx_vnni|avx512_bf16|amx_int8)$' | tr '\n' ' ')
-echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2), $(nproc) cores; flags: $flags; bf16: $bf16; commit $(git rev-parse --short HEAD)"
+bench/machine.sh
+echo "bf16 rounds: $bf16"
 for ((r = 1; r <= rounds; r++)); do
   mtst --precision int8 | tee -a "$out"
   openvino --precision int8 | tee -a "$out"

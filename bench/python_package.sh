@@ -5,7 +5,7 @@
 # to end, tokenization included) and SentenceTransformer(...).encode, fp32, real
 # all-MiniLM-L6-v2, the benchmark corpus, batch 32, 2 threads; ROUNDS interleaved rounds.
 # Prints every run and the ratios of the best runs.
-#   bench/python_package.sh [ROUNDS] [SECONDS]   (corpus: ../shared/bench/corpus.txt or
+#   bench/python_package.sh [ROUNDS] [SECONDS]   (corpus: data/bench/corpus.txt or
 #                                                 $MTST_CORPUS; venv: $MTST_VENV, with the
 #                                                 package installed: scripts/install_python.sh)
 set -euo pipefail
@@ -13,16 +13,14 @@ cd "$(dirname "$0")/.."
 rounds=${1:-3}
 seconds=${2:-20}
 python=${MTST_VENV:-/opt/mtst/venv}/bin/python
-corpus=$(realpath "${MTST_CORPUS:-../shared/bench/corpus.txt}")
+corpus=$(realpath "${MTST_CORPUS:-data/bench/corpus.txt}")
 model=$PWD/models/all-MiniLM-L6-v2
 cli=$("$python" -c 'import mtst._cli as c; print(c.binary())') ||
   { echo "the mtst package is not installed in $python: run scripts/install_python.sh" >&2; exit 1; }
 mkdir -p bench/out
 out=$PWD/bench/out/python-$(date +%Y%m%d-%H%M%S).jsonl
 export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
-echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) CPUs," \
-  "flags: $(grep -m1 -owE 'avx2|avx512f|avx512_bf16|avx512_vnni|amx_int8' /proc/cpuinfo | sort -u | xargs)," \
-  "$(date -u +%F), commit $(git rev-parse --short HEAD)"
+bench/machine.sh
 for round in $(seq "$rounds"); do
   "$cli" bench encode --model "$model" --input "$corpus" --batch-size 32 --threads 2 \
     --seconds "$seconds" | sed "s/\"engine\":\"mtst\"/\"engine\":\"mtst-cli\"/; s/^{/{\"round\":$round,/" |

@@ -6,17 +6,18 @@
 # table (medians, per-round ratios).
 #   bench/serve_load.sh [SECONDS] [ENDPOINT] [ROUNDS] [PRECISIONS]
 #   defaults: 30 /embed 3 auto   (PRECISIONS: one or a comma list, e.g. fp32,bf16,int8, each
-#   served in turn within every round; corpus ../shared/bench/corpus.txt or $MTST_CORPUS;
+#   served in turn within every round; corpus data/bench/corpus.txt or $MTST_CORPUS;
 #   $MTST_SERVE_ARGS: more server options for both modes, e.g. "--threads 1")
 # The load generator runs on the same cores as the server. Stops by itself: every run is
 # bounded by SECONDS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bench/machine.sh
 seconds=${1:-30}
 endpoint=${2:-/embed}
 rounds=${3:-3}
 precision=${4:-auto}
-corpus=$(realpath "${MTST_CORPUS:-../shared/bench/corpus.txt}")
+corpus=$(realpath "${MTST_CORPUS:-data/bench/corpus.txt}")
 work=bench/.serve
 mkdir -p "$work" bench/out
 out=bench/out/serve-$(date +%Y%m%d-%H%M%S).jsonl

@@ -31,7 +31,7 @@ peer() {
     2>/dev/null
 }
 
-echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2), $(nproc) cores"
+bench/machine.sh
 for ((r = 1; r <= rounds; r++)); do
   for p in $precisions; do
     mtst --precision "$p" | tee -a "$out"

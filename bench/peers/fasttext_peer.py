@@ -1,7 +1,7 @@
 """fastText accuracy peer (fasttext-wheel 0.9.2, in the references venv) on the bundled
 tasks: `supervised` with epoch 10, wordNgrams 2, dim 100, 2 threads on the train split of
-each task, lower-cased text with punctuation split off (the recipe of
-../shared/peers/README.md), scored on the test split. One JSON line per task: accuracy,
+each task, lower-cased text with punctuation split off (the usual fastText recipe for short
+texts), scored on the test split. One JSON line per task: accuracy,
 macro-F1 and training seconds.
 
   fasttext_peer.py [--data-dir data]

@@ -16,7 +16,7 @@ seconds=${1:-600}
 mtst=build/mtst
 model=models/all-MiniLM-L6-v2
 [ -f "$model/config.json" ] || model=tests/fixtures/tiny-bert-st
-corpus=${MTST_CORPUS:-../shared/bench/corpus.txt}
+corpus=${MTST_CORPUS:-data/bench/corpus.txt}
 [ -f "$corpus" ] || corpus=tests/fixtures/train-data/sentiment.csv
 out=build/soak
 mkdir -p "$out"
