@@ -230,7 +230,7 @@ TEST(TrainConfig, FromFileWithOverridesAndRelativePaths) {
 }
 
 TEST(TrainConfig, SeedRecipeIsTheSeedsPlan) {
-  // configs/seed-recipe.json is the seed's own training recipe (../shared/seed/NOTES.md):
+  // configs/seed-recipe.json is the seed exercise's own training recipe:
   // frozen backbone, AdamW at a constant 1e-4, oversampling, early stop on combined val loss.
   const TrainConfig c = TrainConfig::from_file(repo() / "configs/seed-recipe.json");
   EXPECT_EQ(c.freeze, "backbone");
