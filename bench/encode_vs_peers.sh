@@ -8,7 +8,7 @@
 # /opt/mtst/ov-venv && /opt/mtst/ov-venv/bin/pip install "optimum-intel[openvino]" nncf datasets
 # sentence-transformers`), and ONNX Runtime per-channel int8 from ST's
 # export_dynamic_quantized_onnx_model, in the venv at $MTST_ORT_VENV (default
-# /opt/mtst/ort-venv: `... pip install "sentence-transformers[onnx]"`); each skipped when its
+# /opt/mtst/ort-venv: `... pip install "sentence-transformers[onnx]==5.7.0"`: unpinned, pip's resolver backtracks for over 20 minutes); each skipped when its
 # venv is absent. mtst
 # runs fp32, bf16 (where the CPU has it), int8, and fp32/int8 again with the ISA capped at AVX2
 # ("mtst-avx2": the path of AVX2-only CPUs). The benchmark corpus, batch 32, 2 threads. ROUNDS
