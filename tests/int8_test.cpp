@@ -109,6 +109,68 @@ TEST(Int8RowKernels, EveryVariantsEpilogueMatchesThePlainFormula) {
   }
 }
 
+// The epilogue of random products followed by a layer norm, and re-quantised for a next
+// product (the fused tail's two row kernels), against the plain formula and the separate
+// kernels of the same variant.
+TEST(Int8RowKernels, EveryVariantsNormAndRequantiseMatchTheSeparateSteps) {
+  at::manual_seed(4);
+  const int64_t rows = 21, cols = 389;
+  const auto acc = at::randint(-200000, 200000, {rows, cols}, at::kInt);
+  const auto row_scale = at::rand({rows}) * 1e-3, col_scale = at::rand({cols}) * 1e-2;
+  const auto row_zero = at::randint(0, 256, {rows}, at::kInt);
+  const auto col_sum = at::randint(-5000, 5000, {cols}, at::kInt);
+  const auto bias = at::randn({cols}), residual = at::randn({rows, cols});
+  const auto gamma = at::rand({cols}) + 0.5, beta = at::randn({cols});
+  const auto inv_smooth = at::rand({cols}) + 0.5;
+  const auto v = (acc - row_zero.unsqueeze(1) * col_sum).to(at::kDouble) *
+                     row_scale.unsqueeze(1).to(at::kDouble) * col_scale.to(at::kDouble) +
+                 bias.to(at::kDouble);
+  const auto normed = at::layer_norm(v + residual.to(at::kDouble), {cols}, gamma.to(at::kDouble),
+                                     beta.to(at::kDouble), 1e-12)
+                          .to(at::kFloat);
+  for (auto isa : runnable_isas()) {
+    const auto& k = cpu::int8_row_kernels(isa);
+    cpu::Int8Epilogue e{acc.data_ptr<int32_t>(),
+                        row_scale.data_ptr<float>(),
+                        row_zero.data_ptr<int32_t>(),
+                        col_scale.data_ptr<float>(),
+                        col_sum.data_ptr<int32_t>(),
+                        bias.data_ptr<float>(),
+                        0,
+                        residual.data_ptr<float>(),
+                        nullptr};
+    const cpu::RowNorm norm{gamma.data_ptr<float>(), beta.data_ptr<float>(), 1e-12f};
+    auto out = at::empty({rows, cols});
+    e.out = out.data_ptr<float>();
+    k.epilogue_norm(e, rows, cols, norm);
+    EXPECT_LT(rel_diff(out, normed, std::string("epilogue + norm ") + k.name), 1e-5);
+    auto plain_norm = at::empty({rows, cols});
+    const auto summed = (v + residual.to(at::kDouble)).to(at::kFloat).contiguous();
+    k.norm(summed.data_ptr<float>(), rows, cols, norm, plain_norm.data_ptr<float>());
+    EXPECT_LT(rel_diff(plain_norm, normed, std::string("norm ") + k.name), 1e-5);
+    // GELU rows quantised for the next product: the same codes as the epilogue written out
+    // as floats and quantised by the same variant.
+    e.activation = 1;
+    auto hidden = at::empty({rows, cols});
+    cpu::Int8Epilogue separate = e;
+    separate.residual = nullptr;
+    separate.out = hidden.data_ptr<float>();
+    k.epilogue(separate, rows, cols);
+    auto q0 = at::empty({rows, cols}, at::kByte), z0 = at::empty({rows}, at::kInt);
+    auto s0 = at::empty({rows});
+    k.quantize(hidden.data_ptr<float>(), rows, cols, cols, inv_smooth.data_ptr<float>(), 255,
+               q0.data_ptr<uint8_t>(), s0.data_ptr<float>(), z0.data_ptr<int32_t>());
+    auto q = at::empty_like(q0), z = at::empty_like(z0);
+    auto sc = at::empty_like(s0), scratch = at::empty({cols});
+    e.out = scratch.data_ptr<float>();
+    k.epilogue_quantize(e, rows, cols, inv_smooth.data_ptr<float>(), 255, q.data_ptr<uint8_t>(),
+                        sc.data_ptr<float>(), z.data_ptr<int32_t>());
+    EXPECT_TRUE(q.equal(q0)) << k.name;
+    EXPECT_TRUE(z.equal(z0)) << k.name;
+    EXPECT_TRUE(sc.equal(s0)) << k.name;
+  }
+}
+
 struct Case {
   int64_t m, k, n;
   bool smooth, gelu, residual;

@@ -10,6 +10,7 @@
 #include "mtst/error.h"
 #include "mtst/ops/exec_plan.h"
 #include "ops/int8_calibration.h"
+#include "ops/layer_tail.h"
 #include "ops/linear.h"
 #include "ops/matmul_cpu_dnnl.h"
 #include "ops/norm_cpu_dnnl.h"
@@ -34,9 +35,29 @@ int64_t row_multiple(Precision precision) {
 }  // namespace
 
 struct FusedCpuEngine::Layer {
-  Linear qkv, attn_out, intermediate, output;
-  FastLayerNorm ln1, ln2;
+  Linear qkv;
+  LayerTail tail;
 };
+
+namespace {
+LayerTailWeights tail_weights(const BertLayer& l, const BertConfig& config) {
+  LayerTailWeights w;
+  const auto& attn_out = l->attention->output->dense;
+  w.attn_out_weight = attn_out->weight;
+  w.attn_out_bias = attn_out->bias;
+  w.ffn_in_weight = l->intermediate->dense->weight;
+  w.ffn_in_bias = l->intermediate->dense->bias;
+  w.ffn_out_weight = l->output->dense->weight;
+  w.ffn_out_bias = l->output->dense->bias;
+  w.ln1_weight = l->attention->output->LayerNorm->weight;
+  w.ln1_bias = l->attention->output->LayerNorm->bias;
+  w.ln2_weight = l->output->LayerNorm->weight;
+  w.ln2_bias = l->output->LayerNorm->bias;
+  w.eps = config.layer_norm_eps;
+  w.activation = config.hidden_act;
+  return w;
+}
+}  // namespace
 
 FusedCpuEngine::FusedCpuEngine(const BertModel& model, Precision precision,
                                const std::vector<std::vector<int64_t>>& calibration)
@@ -72,33 +93,35 @@ std::vector<std::shared_ptr<FusedCpuEngine::Layer>> FusedCpuEngine::build_layers
     const std::vector<at::Tensor>* absmax) const {
   // 1/sqrt(d) folded into the query projection: the score GEMM then needs no epilogue.
   const double scale = 1.0 / std::sqrt(static_cast<double>(config().head_dim()));
-  std::vector<std::shared_ptr<Layer>> layers;
-  size_t index = 0;  // of the linear layer, in the order of the statistics
-  auto linear = [&](const at::Tensor& w, const at::Tensor& b, LinearRole role) {
-    const at::Tensor seen = absmax != nullptr ? (*absmax)[index] : at::Tensor();
-    ++index;
-    Linear l(w, b, plan, role, seen);
-    if (record == nullptr) return l;
+  // Statistics come four per layer, in the order qkv, attention output, FFN in, FFN out.
+  auto seen = [&](size_t index) { return absmax != nullptr ? (*absmax)[index] : at::Tensor(); };
+  auto recorded = [&](const Linear& l) {
     record->push_back(std::make_shared<InputRecorder>());
     return Linear(make_recording_linear(l.backend(), record->back()));
   };
+  std::vector<std::shared_ptr<Layer>> layers;
   for (int64_t i = 0; i < config().num_hidden_layers; ++i) {
     auto l = model->layer(i);
     auto& self = *l->attention->self;
     auto layer = std::make_shared<Layer>();
-    layer->qkv = linear(
-        at::cat({self.query->weight * scale, self.key->weight, self.value->weight}, 0),
-        at::cat({self.query->bias * scale, self.key->bias, self.value->bias}, 0), LinearRole::kQkv);
-    const auto& attn_out = l->attention->output->dense;
-    layer->attn_out = linear(attn_out->weight, attn_out->bias, LinearRole::kAttentionOutput);
-    const auto& ffn_in = l->intermediate->dense;
-    layer->intermediate = linear(ffn_in->weight, ffn_in->bias, LinearRole::kFfnInput);
-    const auto& ffn_out = l->output->dense;
-    layer->output = linear(ffn_out->weight, ffn_out->bias, LinearRole::kFfnOutput);
-    const auto& ln1 = l->attention->output->LayerNorm;
-    layer->ln1 = FastLayerNorm(ln1->weight, ln1->bias, config().layer_norm_eps);
-    const auto& ln2 = l->output->LayerNorm;
-    layer->ln2 = FastLayerNorm(ln2->weight, ln2->bias, config().layer_norm_eps);
+    const size_t first = 4 * static_cast<size_t>(i);
+    layer->qkv =
+        Linear(at::cat({self.query->weight * scale, self.key->weight, self.value->weight}, 0),
+               at::cat({self.query->bias * scale, self.key->bias, self.value->bias}, 0), plan,
+               LinearRole::kQkv, seen(first));
+    const LayerTailWeights tail = tail_weights(l, config());
+    if (record == nullptr) {
+      layer->tail = LayerTail(tail, plan, {seen(first + 1), seen(first + 2), seen(first + 3)});
+    } else {
+      layer->qkv = recorded(layer->qkv);
+      auto part = [&](const at::Tensor& w, const at::Tensor& b, LinearRole role) {
+        return recorded(Linear(w, b, plan, role));
+      };
+      auto attn_out = part(tail.attn_out_weight, tail.attn_out_bias, LinearRole::kAttentionOutput);
+      auto ffn_in = part(tail.ffn_in_weight, tail.ffn_in_bias, LinearRole::kFfnInput);
+      auto ffn_out = part(tail.ffn_out_weight, tail.ffn_out_bias, LinearRole::kFfnOutput);
+      layer->tail = LayerTail(make_composed_layer_tail(tail, attn_out, ffn_in, ffn_out, false));
+    }
     layers.push_back(layer);
   }
   return layers;
@@ -172,16 +195,7 @@ at::Tensor FusedCpuEngine::packed_layer_forward(const Layer& layer, const at::Te
 
 at::Tensor FusedCpuEngine::layer_tail(const Layer& layer, const at::Tensor& x,
                                       const at::Tensor& context) const {
-  MatmulEpilogue residual;
-  residual.addend = &x;
-  auto a = layer.ln1.forward(layer.attn_out.forward(context, residual));
-  MatmulEpilogue activation;
-  activation.has_activation = true;
-  activation.activation = config().hidden_act;
-  auto h = layer.intermediate.forward(a, activation);
-  MatmulEpilogue residual2;
-  residual2.addend = &a;
-  return layer.ln2.forward(layer.output.forward(h, residual2));
+  return layer.tail.forward(x, context);
 }
 
 at::Tensor FusedCpuEngine::forward(const at::Tensor& input_ids, const at::Tensor& attention_mask,

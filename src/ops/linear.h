@@ -1,7 +1,7 @@
 // A linear layer, y = epilogue(x W^T + b), behind one entry for every device and precision.
 // The kernel comes from the run's KernelPlan (kernel_plan.h), decided once; the backends are
-// one file each: oneDNN fp32/bf16 (linear_onednn.cpp), oneDNN int8 with mtst's row kernels
-// (linear_int8_onednn.cpp) and the plain ATen reference (linear_reference.cpp), which is the
+// one file each: oneDNN fp32/bf16 (linear_cpu_dnnl.cpp), oneDNN int8 with mtst's row kernels
+// (linear_int8_cpu_dnnl.cpp) and the plain ATen reference (linear_reference.cpp), which is the
 // oracle every fast backend is tested against.
 #pragma once
 

@@ -68,10 +68,10 @@ inline float activate(float v, int activation) {
   }
 }
 
+// Row R of the epilogue into OUT (cols floats).
 template <int kActivation, bool kResidual>
-void dequantize_row(const Int8Epilogue& e, int64_t r, int64_t cols) {
+void dequantize_row(const Int8Epilogue& e, int64_t r, int64_t cols, float* __restrict out) {
   const int32_t* __restrict acc = e.acc + r * cols;
-  float* __restrict out = e.out + r * cols;
   const float* __restrict cs = e.col_scale;
   const int32_t* __restrict sum = e.col_sum;
   const float* __restrict bias = e.bias;
@@ -86,12 +86,47 @@ void dequantize_row(const Int8Epilogue& e, int64_t r, int64_t cols) {
 }
 
 template <int kActivation>
-void dequantize_row(const Int8Epilogue& e, int64_t r, int64_t cols) {
+void dequantize_row(const Int8Epilogue& e, int64_t r, int64_t cols, float* out) {
   if (e.residual != nullptr) {
-    dequantize_row<kActivation, true>(e, r, cols);
+    dequantize_row<kActivation, true>(e, r, cols, out);
   } else {
-    dequantize_row<kActivation, false>(e, r, cols);
+    dequantize_row<kActivation, false>(e, r, cols, out);
   }
+}
+
+void dequantize_row(const Int8Epilogue& e, int64_t r, int64_t cols, float* out) {
+  switch (e.activation) {
+    case 1:
+      return dequantize_row<1>(e, r, cols, out);
+    case 2:
+      return dequantize_row<2>(e, r, cols, out);
+    case 3:
+      return dequantize_row<3>(e, r, cols, out);
+    default:
+      return dequantize_row<0>(e, r, cols, out);
+  }
+}
+
+// Layer norm of one row, statistics in float over the row (two passes: mean, then variance).
+void norm_row(const float* x, int64_t cols, const RowNorm& n, float* out) {  // x may be out
+  float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+  for (int64_t c = 0; c < cols; ++c) sum += x[c];
+  const float mean = sum / static_cast<float>(cols);
+  float sq = 0.0f;
+#pragma omp simd reduction(+ : sq)
+  for (int64_t c = 0; c < cols; ++c) sq += (x[c] - mean) * (x[c] - mean);
+  const float inv = 1.0f / std::sqrt(sq / static_cast<float>(cols) + n.eps);
+  const float* __restrict w = n.weight;
+  const float* __restrict b = n.bias;
+#pragma omp simd
+  for (int64_t c = 0; c < cols; ++c) out[c] = (x[c] - mean) * inv * w[c] + b[c];
+}
+
+const float* ones_if_null(const float* v, int64_t cols, std::vector<float>& ones) {
+  if (v != nullptr) return v;
+  ones.assign(static_cast<size_t>(cols), 1.0f);
+  return ones.data();
 }
 
 }  // namespace
@@ -99,31 +134,38 @@ void dequantize_row(const Int8Epilogue& e, int64_t r, int64_t cols) {
 void quantize_rows(const float* x, int64_t rows, int64_t cols, int64_t ld, const float* inv_smooth,
                    int32_t max_level, uint8_t* q, float* scale, int32_t* zero) {
   std::vector<float> ones;
-  if (inv_smooth == nullptr) {
-    ones.assign(static_cast<size_t>(cols), 1.0f);
-    inv_smooth = ones.data();
-  }
+  inv_smooth = ones_if_null(inv_smooth, cols, ones);
   for (int64_t r = 0; r < rows; ++r) {
     quantize_row(x + r * ld, cols, inv_smooth, max_level, q + r * cols, scale + r, zero + r);
   }
 }
 
 void dequantize_rows(const Int8Epilogue& e, int64_t rows, int64_t cols) {
+  for (int64_t r = 0; r < rows; ++r) dequantize_row(e, r, cols, e.out + r * cols);
+}
+
+void dequantize_norm_rows(const Int8Epilogue& e, int64_t rows, int64_t cols, const RowNorm& norm) {
   for (int64_t r = 0; r < rows; ++r) {
-    switch (e.activation) {
-      case 1:
-        dequantize_row<1>(e, r, cols);
-        break;
-      case 2:
-        dequantize_row<2>(e, r, cols);
-        break;
-      case 3:
-        dequantize_row<3>(e, r, cols);
-        break;
-      default:
-        dequantize_row<0>(e, r, cols);
-    }
+    float* out = e.out + r * cols;
+    dequantize_row(e, r, cols, out);
+    norm_row(out, cols, norm, out);
   }
+}
+
+void requantize_rows(const Int8Epilogue& e, int64_t rows, int64_t cols, const float* inv_smooth,
+                     int32_t max_level, uint8_t* q, float* scale, int32_t* zero) {
+  std::vector<float> ones;
+  inv_smooth = ones_if_null(inv_smooth, cols, ones);
+  Int8Epilogue no_residual = e;
+  no_residual.residual = nullptr;
+  for (int64_t r = 0; r < rows; ++r) {
+    dequantize_row(no_residual, r, cols, e.out);
+    quantize_row(e.out, cols, inv_smooth, max_level, q + r * cols, scale + r, zero + r);
+  }
+}
+
+void norm_rows(const float* x, int64_t rows, int64_t cols, const RowNorm& norm, float* out) {
+  for (int64_t r = 0; r < rows; ++r) norm_row(x + r * cols, cols, norm, out + r * cols);
 }
 
 }  // namespace mtst::cpu::MTST_KERNEL_NS

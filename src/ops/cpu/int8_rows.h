@@ -1,8 +1,10 @@
-// Row kernels of the int8 linear layer: dynamic per-row (per-token) quantisation of fp32
-// activations to u8, and the fp32 epilogue that turns the s32 products back into activations
-// (zero-point correction, row and column scales, bias, activation, residual). Compiled once
-// per vector ISA (int8_rows.cpp, see CMakeLists.txt); int8_row_kernels() picks the variant
-// for the ISA the run uses (kernel_plan.h).
+// Row kernels of the int8 layers: dynamic per-row (per-token) quantisation of fp32 activations
+// to u8, and the fp32 epilogue that turns the s32 products back into activations (zero-point
+// correction, row and column scales, bias, activation, residual), optionally followed by a
+// layer norm or by the quantisation of its rows for the next product (so a feed-forward
+// block's hidden rows never leave the cache as floats). Compiled once per vector ISA
+// (int8_rows.cpp, see CMakeLists.txt); int8_row_kernels() picks the variant for the ISA the
+// run uses (kernel_plan.h).
 #pragma once
 
 #include <cstdint>
@@ -24,6 +26,14 @@ struct Int8Epilogue {
   float* out = nullptr;               // [rows, cols]
 };
 
+// A layer norm over each row: (x - mean) / sqrt(var + eps) * weight + bias, weight and bias
+// [cols].
+struct RowNorm {
+  const float* weight = nullptr;
+  const float* bias = nullptr;
+  float eps = 1e-12f;
+};
+
 struct Int8RowKernels {
   // Rows of X ([rows, cols], row stride LD), each column first multiplied by INV_SMOOTH[col]
   // (null: by 1), to u8 codes in [0, MAX_LEVEL]: x * inv_smooth ≈ scale * (q - zero), zero
@@ -32,18 +42,32 @@ struct Int8RowKernels {
                    int32_t max_level, uint8_t* q, float* scale, int32_t* zero);
   // out = act(scale_r * scale_c * (acc - zero_r * sum_c) + bias) + residual.
   void (*epilogue)(const Int8Epilogue& e, int64_t rows, int64_t cols);
+  // out = NORM(epilogue) row by row (in place in e.out).
+  void (*epilogue_norm)(const Int8Epilogue& e, int64_t rows, int64_t cols, const RowNorm& norm);
+  // The epilogue's rows (without residual) quantised as quantize() does, into Q, SCALE and
+  // ZERO; e.out is a scratch row of COLS floats, not [rows, cols].
+  void (*epilogue_quantize)(const Int8Epilogue& e, int64_t rows, int64_t cols,
+                            const float* inv_smooth, int32_t max_level, uint8_t* q, float* scale,
+                            int32_t* zero);
+  // out = NORM(x) row by row (x, out [rows, cols]; may be the same).
+  void (*norm)(const float* x, int64_t rows, int64_t cols, const RowNorm& norm, float* out);
   const char* name;
 };
 
 const Int8RowKernels& int8_row_kernels(VectorIsa isa);
 
 // One declaration per compiled variant (namespaces named by int8_rows.cpp's MTST_KERNEL_NS).
-#define MTST_DECLARE_INT8_ROWS(ns)                                                         \
-  namespace ns {                                                                           \
-  void quantize_rows(const float* x, int64_t rows, int64_t cols, int64_t ld,               \
-                     const float* inv_smooth, int32_t max_level, uint8_t* q, float* scale, \
-                     int32_t* zero);                                                       \
-  void dequantize_rows(const Int8Epilogue& e, int64_t rows, int64_t cols);                 \
+#define MTST_DECLARE_INT8_ROWS(ns)                                                                 \
+  namespace ns {                                                                                   \
+  void quantize_rows(const float* x, int64_t rows, int64_t cols, int64_t ld,                       \
+                     const float* inv_smooth, int32_t max_level, uint8_t* q, float* scale,         \
+                     int32_t* zero);                                                               \
+  void dequantize_rows(const Int8Epilogue& e, int64_t rows, int64_t cols);                         \
+  void dequantize_norm_rows(const Int8Epilogue& e, int64_t rows, int64_t cols,                     \
+                            const RowNorm& norm);                                                  \
+  void requantize_rows(const Int8Epilogue& e, int64_t rows, int64_t cols, const float* inv_smooth, \
+                       int32_t max_level, uint8_t* q, float* scale, int32_t* zero);                \
+  void norm_rows(const float* x, int64_t rows, int64_t cols, const RowNorm& norm, float* out);     \
   }
 MTST_DECLARE_INT8_ROWS(isa_default)
 MTST_DECLARE_INT8_ROWS(isa_avx2)

@@ -3,12 +3,16 @@
 
 namespace mtst::cpu {
 
+#define MTST_INT8_ROWS(ns, label)                                                          \
+  Int8RowKernels {                                                                         \
+    ns::quantize_rows, ns::dequantize_rows, ns::dequantize_norm_rows, ns::requantize_rows, \
+        ns::norm_rows, label                                                               \
+  }
+
 const Int8RowKernels& int8_row_kernels(VectorIsa isa) {
-  static const Int8RowKernels avx512{isa_avx512::quantize_rows, isa_avx512::dequantize_rows,
-                                     "avx512"};
-  static const Int8RowKernels avx2{isa_avx2::quantize_rows, isa_avx2::dequantize_rows, "avx2"};
-  static const Int8RowKernels plain{isa_default::quantize_rows, isa_default::dequantize_rows,
-                                    "default"};
+  static const Int8RowKernels avx512 = MTST_INT8_ROWS(isa_avx512, "avx512");
+  static const Int8RowKernels avx2 = MTST_INT8_ROWS(isa_avx2, "avx2");
+  static const Int8RowKernels plain = MTST_INT8_ROWS(isa_default, "default");
   switch (isa) {
     case VectorIsa::kAvx512:
       return avx512;
@@ -18,5 +22,7 @@ const Int8RowKernels& int8_row_kernels(VectorIsa isa) {
       return plain;
   }
 }
+
+#undef MTST_INT8_ROWS
 
 }  // namespace mtst::cpu
