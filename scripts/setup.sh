@@ -16,6 +16,8 @@ packages=(
   libgtest-dev            # tests
   libboost-dev            # Boost.CRC (CRC32C of TensorBoard records)
   libcpp-httplib-dev      # HTTP server (mtst serve) and the test/load-test client
+  libssl-dev              # HTTPS of mtst serve, base64 embeddings (OpenSSL)
+  openssl                 # the tests make self-signed certificates with it
   libgloo-dev             # Gloo headers for c10d ProcessGroupGloo (distributed training)
   python3-venv            # the references venv (setup_references.sh)
 )

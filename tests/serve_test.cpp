@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "mtst/runtime/exec_options.h"
+#include "server_process.h"
 #include "test_util.h"
 
 namespace mtst {
@@ -30,71 +31,15 @@ namespace {
 using json = nlohmann::json;
 using test::fixtures;
 using test::run_mtst;
+using test::ServerProcess;
 using test::TempDir;
 
 std::string q(const std::filesystem::path& p) { return test::quoted(p); }
 
-// A `mtst serve` child process on a free port; SIGTERM and reaped by stop() or the destructor.
-class ServerProcess {
- public:
-  // READY: also wait until /health answers 200 (the model is loaded).
-  explicit ServerProcess(const std::string& args, bool ready = true) {
-    log_ = dir_ / "stderr";
-    pid_ = fork();
-    if (pid_ == 0) {
-      const std::string cmd = std::string("exec '") + MTST_BINARY + "' serve --port 0 " + args +
-                              " 2>'" + log_.string() + "'";
-      execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    // Wait for "listening on 127.0.0.1:PORT", then for /health.
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (port_ == 0 && std::chrono::steady_clock::now() < deadline) {
-      const auto text = test::read_file(log_);
-      const auto at = text.find("listening on 127.0.0.1:");
-      if (at != std::string::npos) port_ = std::stoi(text.substr(at + 23));
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    while (ready && std::chrono::steady_clock::now() < deadline) {
-      auto r = client().Get("/health");
-      if (r && r->status == 200) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-  }
-  ~ServerProcess() { stop(); }
-
-  httplib::Client client() const {
-    httplib::Client c("127.0.0.1", port_);
-    c.set_read_timeout(30, 0);
-    c.set_keep_alive(true);
-    c.set_tcp_nodelay(true);
-    return c;
-  }
-  int port() const { return port_; }
-  // SIGTERM, wait; returns the exit status (-1 if it did not exit normally).
-  int stop() {
-    if (pid_ <= 0) return status_;
-    kill(pid_, SIGTERM);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-    status_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return status_;
-  }
-  std::string log() const { return test::read_file(log_); }
-
- private:
-  TempDir dir_;
-  std::filesystem::path log_;
-  pid_t pid_ = -1;
-  int port_ = 0;
-  int status_ = -1;
-};
-
 // The answer to a POST; no answer at all (the server died) fails the test with an exception
 // rather than a null dereference in the caller.
 httplib::Result post(const ServerProcess& s, const std::string& path, const std::string& body) {
-  auto r = s.client().Post(path.c_str(), body, "application/json");
+  auto r = s.client()->Post(path.c_str(), body, "application/json");
   if (!r)
     throw std::runtime_error("no answer to POST " + path + ": " + httplib::to_string(r.error()));
   return r;
@@ -182,15 +127,15 @@ TEST_F(EncoderServer, OpenAiEmbeddingsTokenizeInfoHealthMetrics) {
   for (size_t i = 0; i < j.size(); ++i) EXPECT_EQ(j[i]["id"], want["ids"][i]);
   EXPECT_TRUE(j[0]["special"].get<bool>());
 
-  r = server_->client().Get("/info");
+  r = server_->client()->Get("/info");
   ASSERT_EQ(r->status, 200);
   j = json::parse(r->body);
   EXPECT_EQ(j["embedding_dim"], 32);
   EXPECT_EQ(j["max_client_batch_size"], 32);
   EXPECT_TRUE(j["tasks"].empty());
-  EXPECT_EQ(server_->client().Get("/health")->status, 200);
+  EXPECT_EQ(server_->client()->Get("/health")->status, 200);
 
-  r = server_->client().Get("/metrics");
+  r = server_->client()->Get("/metrics");
   ASSERT_EQ(r->status, 200);
   EXPECT_NE(r->body.find("mtst_requests_total{endpoint=\"/v1/embeddings\",status=\"200\"} "),
             std::string::npos)
@@ -223,8 +168,8 @@ TEST_F(EncoderServer, BadInputsGetTheRightStatus) {
   r = post(*server_, "/embed", R"({"inputs": ["", ""]})");
   EXPECT_EQ(r->status, 200) << r->body;
   expect_error(post(*server_, "/predict", R"({"inputs": "a"})"), 422, "Validation");
-  expect_error(server_->client().Get("/nowhere"), 404, "NotFound");
-  EXPECT_EQ(server_->client().Get("/health")->status, 200);  // still serving
+  expect_error(server_->client()->Get("/nowhere"), 404, "NotFound");
+  EXPECT_EQ(server_->client()->Get("/health")->status, 200);  // still serving
 }
 
 TEST_F(EncoderServer, AStalledClientDoesNotBlockOthers) {
@@ -286,13 +231,13 @@ TEST(ServerNotReady, AnswersWith503UntilTheModelHasLoaded) {
   ASSERT_FALSE(modules.empty());
   ServerProcess server("--model " + q(model), false);
   ASSERT_GT(server.port(), 0) << server.log();
-  expect_error(server.client().Get("/health"), 503, "Unhealthy");
-  expect_error(server.client().Get("/info"), 503, "Unhealthy");
+  expect_error(server.client()->Get("/health"), 503, "Unhealthy");
+  expect_error(server.client()->Get("/info"), 503, "Unhealthy");
   expect_error(post(server, "/embed", R"({"inputs": "not yet"})"), 503, "Unhealthy");
   expect_error(post(server, "/v1/embeddings", R"({"input": "not yet"})"), 503, "Unhealthy");
   expect_error(post(server, "/predict", R"({"inputs": "not yet"})"), 503, "Unhealthy");
   expect_error(post(server, "/tokenize", R"({"inputs": "not yet"})"), 503, "Unhealthy");
-  auto metrics = server.client().Get("/metrics");
+  auto metrics = server.client()->Get("/metrics");
   ASSERT_TRUE(metrics);
   EXPECT_EQ(metrics->status, 200);
   EXPECT_NE(metrics->body.find(R"(status="503")"), std::string::npos) << metrics->body;
@@ -300,7 +245,7 @@ TEST(ServerNotReady, AnswersWith503UntilTheModelHasLoaded) {
   int status = 0;
   for (int i = 0; i < 600 && status != 200; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    auto r = server.client().Get("/health");
+    auto r = server.client()->Get("/health");
     status = r ? r->status : 0;
   }
   EXPECT_EQ(status, 200) << server.log();
@@ -316,7 +261,7 @@ TEST(ServerNotReady, StopsCleanlyOnSigtermWhileTheModelLoads) {
   ASSERT_FALSE(copy_with_fifo_modules(model).empty());  // the FIFO is never written: load blocks
   ServerProcess server("--model " + q(model), false);
   ASSERT_GT(server.port(), 0) << server.log();
-  expect_error(server.client().Get("/health"), 503, "Unhealthy");
+  expect_error(server.client()->Get("/health"), 503, "Unhealthy");
   EXPECT_EQ(server.stop(), 0) << server.log();
   EXPECT_NE(server.log().find("stopped before the model was loaded"), std::string::npos)
       << server.log();
@@ -351,7 +296,7 @@ TEST(ServerStartup, ATakenPortIsAnErrorNotASharedPort) {
   EXPECT_EQ(test::read_file(log),
             "mtst: error: cannot listen on 127.0.0.1:" + std::to_string(first.port()) +
                 " (is the port taken, e.g. by another mtst serve?)\n");
-  auto r = first.client().Get("/health");  // the first one still serves
+  auto r = first.client()->Get("/health");  // the first one still serves
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
 }
@@ -381,7 +326,7 @@ TEST(ServerLoad, QueueFullIsA429AndNothingElseFails) {
     clients.emplace_back([&] {
       auto client = server.client();
       for (int i = 0; i < 10; ++i) {
-        auto r = client.Post("/embed", body.dump(), "application/json");
+        auto r = client->Post("/embed", body.dump(), "application/json");
         if (r && r->status == 200) {
           ++ok;
         } else if (r && r->status == 429) {
@@ -460,7 +405,7 @@ TEST(ServerPredict, MultiTaskAnswersEqualMtstPredict) {
       EXPECT_EQ(got[i][t]["score"], got[i][t]["scores"][got[i][t]["label"].get<std::string>()]);
     }
   }
-  r = server.client().Get("/info");
+  r = server.client()->Get("/info");
   EXPECT_EQ(json::parse(r->body)["tasks"][1]["labels"][0], "negative");
   EXPECT_EQ(server.stop(), 0);
 }

@@ -1,5 +1,6 @@
 // `mtst serve`: runs the HTTP server (src/serve) until SIGTERM or SIGINT, then lets in-flight
-// requests finish. Prints "listening on HOST:PORT" on stderr once the port is bound.
+// requests finish. Prints "listening on HOST:PORT" (or "https://...") on stderr once the port
+// is bound, and one warning when it listens beyond loopback without an API key.
 #include <signal.h>
 
 #include <atomic>
@@ -29,6 +30,10 @@ struct ServeArgs {
 
 std::atomic<bool> stop_requested{false};
 
+bool is_loopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
 extern "C" void request_stop(int) { stop_requested = true; }  // async-signal-safe: one store
 
 void run_serve(ServeArgs& args) {
@@ -45,7 +50,14 @@ void run_serve(ServeArgs& args) {
   }
   serve::Server server(options);
   const int port = server.bind();
-  std::cerr << "mtst serve: listening on " << options.host << ":" << port << std::endl;
+  const bool tls = !options.tls_cert.empty();
+  std::cerr << "mtst serve: listening on " << (tls ? "https://" : "") << options.host << ":" << port
+            << std::endl;
+  if (options.api_key.empty() && !is_loopback(options.host)) {
+    std::cerr << "mtst serve: warning: listening on " << options.host
+              << " without --api-key: anyone who can reach this port can use the model"
+              << std::endl;
+  }
   std::atomic<bool> done{false};
   std::thread waiter([&] {
     while (!done) {
@@ -104,6 +116,15 @@ void add_serve_command(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   cmd->add_option("--read-timeout", o.read_timeout_s, "Seconds a silent client is kept")
       ->check(CLI::PositiveNumber);
+  cmd->add_option("--api-key", o.api_key,
+                  "Every route but /health needs \"Authorization: Bearer KEY\" (401 without); "
+                  "also read from MTST_API_KEY, which keeps the key out of `ps`")
+      ->envname("MTST_API_KEY")
+      ->always_capture_default(false);
+  cmd->add_option("--tls-cert", o.tls_cert,
+                  "HTTPS: the server's certificate (PEM; with --tls-key)");
+  cmd->add_option("--tls-key", o.tls_key,
+                  "HTTPS: the certificate's private key (PEM, unencrypted)");
   add_precision_option(cmd, args->precision, /*allow_auto=*/true);
   add_device_option(cmd, args->device);
   cmd->add_option("--threads", args->threads, "CPU threads for the model (0 = physical cores)");

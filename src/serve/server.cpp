@@ -19,9 +19,12 @@
 #include "mtst/model/pooling.h"
 #include "mtst/model/predictor.h"
 #include "ops/kernel_plan.h"
+#include "serve/auth.h"
+#include "serve/base64.h"
 #include "serve/connection_pool.h"
 #include "serve/metrics.h"
 #include "serve/request_parsing.h"
+#include "serve/tls.h"
 
 namespace mtst::serve {
 
@@ -87,7 +90,7 @@ struct Encoded {
 
 struct Server::Impl {
   ServeOptions options;
-  httplib::Server http;
+  std::unique_ptr<httplib::Server> http;
   ServerMetrics metrics;
   std::unique_ptr<Predictor> predictor;
   std::unique_ptr<BatchQueue> queue;
@@ -148,6 +151,10 @@ struct Server::Impl {
     return [this, endpoint, fn](const httplib::Request& req, httplib::Response& res) {
       const auto start = clock_type::now();
       Encoded timing;
+      if (!authorized(req, res)) {
+        metrics.request(endpoint, res.status, 0.0);
+        return;
+      }
       try {
         fn(req, res, timing);
       } catch (const RequestError& e) {
@@ -177,31 +184,52 @@ struct Server::Impl {
 
   using Handler = void (Impl::*)(const httplib::Request&, httplib::Response&, Encoded&);
   void post(const std::string& path, Handler handler) {
-    http.Post(path, route(path, [this, handler](const httplib::Request& req, httplib::Response& res,
+    http->Post(path, route(path, [this, handler](const httplib::Request& req,
+                                                 httplib::Response& res, Encoded& timing) {
+                 (this->*handler)(req, res, timing);
+               }));
+  }
+  void get(const std::string& path, Handler handler) {
+    http->Get(path, route(path, [this, handler](const httplib::Request& req, httplib::Response& res,
                                                 Encoded& timing) {
                 (this->*handler)(req, res, timing);
               }));
   }
-  void get(const std::string& path, Handler handler) {
-    http.Get(path,
-             route(path, [this, handler](const httplib::Request& req, httplib::Response& res,
-                                         Encoded& timing) { (this->*handler)(req, res, timing); }));
-  }
 
   void add_routes() {
     post("/embed", &Impl::embed);
+    post("/", &Impl::embed);  // TEI's route for the model's own task; InferenceClient posts here
     post("/v1/embeddings", &Impl::openai_embeddings);
     post("/predict", &Impl::predict);
     post("/tokenize", &Impl::tokenize_route);
     get("/health", &Impl::health);
     get("/info", &Impl::info);
-    http.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    http->Get("/metrics", [this](const httplib::Request& req, httplib::Response& res) {
+      if (!authorized(req, res)) return metrics.request("/metrics", res.status, 0.0);
       // The loader thread sets queue before ready (atomic): read it only once ready says so.
       const size_t depth = ready ? queue->queued() : 0;
       const size_t in_flight = ready ? queue->in_flight() : 0;
       res.set_content(metrics.render(depth, in_flight), "text/plain; version=0.0.4");
     });
-    http.set_error_handler(&Impl::httplib_error);
+    http->set_error_handler(
+        [this](const httplib::Request& req, httplib::Response& res) { httplib_error(req, res); });
+  }
+
+  // With --api-key: every route but /health needs the key as a Bearer token, else 401 (JSON
+  // error, counted in /metrics under the route, or "other" for a path that is none). The key
+  // is never echoed or logged. Checked in the handlers, after httplib has read the request
+  // body: a refusal before that (a pre-routing handler) left the body unread on a keep-alive
+  // connection, where httplib 0.11 parsed it as the next request.
+  bool authorized(const httplib::Request& req, httplib::Response& res) {
+    if (options.api_key.empty() || req.path == "/health") return true;
+    const std::string header = req.get_header_value("Authorization");
+    if (bearer_token_matches(header, options.api_key)) return true;
+    res.set_header("WWW-Authenticate", "Bearer");
+    send_error(res, 401, "Unauthorized",
+               header.empty() ? "an API key is required: send the header "
+                                "\"Authorization: Bearer <key>\""
+                              : "wrong API key");
+    return false;
   }
 
   // TEI's /embed.
@@ -214,21 +242,26 @@ struct Server::Impl {
     send_json(res, 200, embeddings_json(t.rows, normalize));
   }
 
-  // OpenAI's /v1/embeddings.
+  // OpenAI's /v1/embeddings: floats, or base64 of their float32 bytes (the `openai` package's
+  // default).
   void openai_embeddings(const httplib::Request& req, httplib::Response& res, Encoded& t) {
     const auto body = parse_body(req.body);
     const auto texts = read_inputs(body, "input", options.max_client_batch_size);
     if (body.contains("model") && !body.at("model").is_string()) {
       throw RequestError(400, "InvalidRequest", "\"model\" must be a string");
     }
-    if (body.contains("encoding_format") && body.at("encoding_format") != "float") {
-      throw RequestError(422, "Validation", "only \"encoding_format\": \"float\" is supported");
+    const json format = body.value("encoding_format", json("float"));
+    if (format != "float" && format != "base64") {
+      throw RequestError(422, "Validation", "\"encoding_format\" must be \"float\" or \"base64\"");
     }
     t = encode(texts, options.auto_truncate);
-    const auto list = embeddings_json(t.rows, predictor_normalize());
+    const auto rows = (predictor_normalize() ? l2_normalize(t.rows) : t.rows).contiguous();
     json data = json::array();
-    for (size_t i = 0; i < list.size(); ++i) {
-      data.push_back({{"object", "embedding"}, {"embedding", list[i]}, {"index", i}});
+    for (int64_t i = 0; i < rows.size(0); ++i) {
+      const float* row = rows.data_ptr<float>() + i * rows.size(1);
+      const json embedding = format == "base64" ? json(base64_floats(row, rows.size(1)))
+                                                : json(std::vector<float>(row, row + rows.size(1)));
+      data.push_back({{"object", "embedding"}, {"embedding", embedding}, {"index", i}});
     }
     send_json(res, 200,
               {{"object", "list"},
@@ -327,8 +360,13 @@ struct Server::Impl {
                {"threads", options.exec.threads}});
   }
 
-  // httplib's own refusals (413 body too large, 404, 400 bad HTTP) as JSON errors.
-  static void httplib_error(const httplib::Request&, httplib::Response& res) {
+  // httplib's own refusals (413 body too large, 404, 400 bad HTTP) as JSON errors; with
+  // --api-key, a request without the key learns nothing of which paths exist (401).
+  void httplib_error(const httplib::Request& req, httplib::Response& res) {
+    if (res.status == 404 && !authorized(req, res)) {
+      metrics.request("other", res.status, 0.0);
+      return;
+    }
     if (!res.body.empty()) return;
     const std::string type = res.status == 413   ? "PayloadTooLarge"
                              : res.status == 404 ? "NotFound"
@@ -345,7 +383,8 @@ struct Server::Impl {
 
 Server::Server(ServeOptions options) : impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);
-  auto& http = impl_->http;
+  impl_->http = make_http_server(impl_->options.tls_cert, impl_->options.tls_key);
+  auto& http = *impl_->http;
   const size_t threads = impl_->options.http_threads;
   const size_t pending = impl_->options.max_pending_connections;
   http.new_task_queue = [threads, pending] { return new ConnectionPool(threads, pending); };
@@ -372,8 +411,8 @@ Server::~Server() { stop(); }
 int Server::bind() {
   auto& s = *impl_;
   s.port = s.options.port == 0
-               ? s.http.bind_to_any_port(s.options.host)
-               : (s.http.bind_to_port(s.options.host, s.options.port) ? s.options.port : -1);
+               ? s.http->bind_to_any_port(s.options.host)
+               : (s.http->bind_to_port(s.options.host, s.options.port) ? s.options.port : -1);
   if (s.port < 0) {
     throw Error("cannot listen on " + s.options.host + ":" + std::to_string(s.options.port) +
                 " (is the port taken, e.g. by another mtst serve?)");
@@ -386,15 +425,15 @@ void Server::run() {
   auto& s = *impl_;
   std::atomic<bool> listener_done{false};
   std::thread listener([&s, &listener_done] {
-    s.http.listen_after_bind();
+    s.http->listen_after_bind();
     listener_done = true;
   });
   // httplib's stop() does nothing before the listener runs: wait for it, so that a stop (a
   // failed load, a signal) always ends the listener instead of leaving join() to hang.
-  while (!s.http.is_running() && !listener_done) {
+  while (!s.http->is_running() && !listener_done) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  if (s.stopping) s.http.stop();  // a stop() that came before the listener ran
+  if (s.stopping) s.http->stop();  // a stop() that came before the listener ran
   try {
     s.predictor =
         std::make_unique<Predictor>(Predictor::load(s.options.model, s.options.exec, true));
@@ -410,7 +449,7 @@ void Server::run() {
         [&s](const BatchStats& b) { s.metrics.batch(b.requests, b.tokens); });
     if (!s.stopping) s.ready = true;
   } catch (...) {
-    s.http.stop();
+    s.http->stop();
     listener.join();
     throw;
   }
@@ -426,7 +465,7 @@ void Server::stop() {
   auto& s = *impl_;
   s.stopping = true;
   s.ready = false;
-  s.http.stop();
+  s.http->stop();
 }
 
 }  // namespace mtst::serve

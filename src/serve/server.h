@@ -2,6 +2,7 @@
 // text-embeddings-inference: /embed, /predict, /v1/embeddings (OpenAI shape), /tokenize,
 // /health, /info, /metrics. HTTP threads parse, validate and tokenize; one model worker runs
 // batches formed by a token budget (batch_queue.h). Errors are JSON {"error", "error_type"}.
+// Optionally an API key (Bearer token, auth.h) and HTTPS (tls.h), as TEI has.
 // Internal to src/serve.
 #pragma once
 
@@ -27,6 +28,8 @@ struct ServeOptions {
   size_t http_threads = 128;              // connections served at once
   size_t max_pending_connections = 1024;  // accepted, waiting for a thread (connection_pool.h)
   int read_timeout_s = 5;                 // a client silent this long is dropped
+  std::string api_key;  // when set, every route but /health needs "Authorization: Bearer KEY"
+  std::filesystem::path tls_cert, tls_key;  // both set: HTTPS (tls.h)
   ExecOptions exec;
 };
 
