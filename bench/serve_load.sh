@@ -7,7 +7,9 @@
 #   bench/serve_load.sh [SECONDS] [ENDPOINT] [ROUNDS] [PRECISIONS]
 #   defaults: 30 /embed 3 auto   (PRECISIONS: one or a comma list, e.g. fp32,bf16,int8, each
 #   served in turn within every round; corpus data/bench/corpus.txt or $MTST_CORPUS;
-#   $MTST_SERVE_ARGS: more server options for both modes, e.g. "--threads 1")
+#   $MTST_SERVE_ARGS: more server options for both modes, e.g. "--threads 1";
+#   $MTST_SERVE_AUTH: off (default), on (--api-key, the clients send it) or both (each run
+#   twice, without and with the key, to measure what the key check costs))
 # The load generator runs on the same cores as the server. Stops by itself: every run is
 # bounded by SECONDS.
 set -euo pipefail
@@ -28,21 +30,33 @@ if [ ! -f "$work/minilm/final/mtst.json" ]; then
 fi
 port=18765
 IFS=, read -r -a precisions <<<"$precision"
+case "${MTST_SERVE_AUTH:-off}" in
+  off) auths=(off) ;;
+  on) auths=(on) ;;
+  both) auths=(off on) ;;
+  *) echo "serve_load: MTST_SERVE_AUTH must be off, on or both" >&2; exit 1 ;;
+esac
+key=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')  # in the environment only, never in ps
 for round in $(seq "$rounds"); do
   for precision in "${precisions[@]}"; do
     for batching in "" "--max-batch-requests 1"; do
-      # shellcheck disable=SC2086
-      build/mtst serve --model "$work/minilm/final" --port $port --auto-truncate \
-        --precision "$precision" ${MTST_SERVE_ARGS:-} $batching 2>"$work/server.log" &
-      pid=$!
-      for _ in $(seq 100); do curl -sf "localhost:$port/health" >/dev/null && break; sleep 0.2; done
-      build/mtst bench serve --port $port --endpoint "$endpoint" --input "$corpus" --clients 64 \
-        --seconds "$seconds" |
-        python3 -c "import json,sys; j=json.load(sys.stdin); j.update(round=$round, precision='$precision', server_args='$batching', extra_args='${MTST_SERVE_ARGS:-}'); print(json.dumps(j))" |
-        tee -a "$out"
-      kill -TERM $pid
-      wait $pid
+      for auth in "${auths[@]}"; do
+        [ "$auth" = on ] && export MTST_API_KEY=$key || unset MTST_API_KEY
+        # shellcheck disable=SC2086
+        build/mtst serve --model "$work/minilm/final" --port $port --auto-truncate \
+          --precision "$precision" ${MTST_SERVE_ARGS:-} $batching 2>"$work/server.log" &
+        pid=$!
+        for _ in $(seq 100); do curl -sf "localhost:$port/health" >/dev/null && break; sleep 0.2; done
+        build/mtst bench serve --port $port --endpoint "$endpoint" --input "$corpus" --clients 64 \
+          --seconds "$seconds" |
+          python3 -c "import json,sys; j=json.load(sys.stdin); j.update(round=$round, precision='$precision', server_args='$batching', auth='$auth', extra_args='${MTST_SERVE_ARGS:-}'); print(json.dumps(j))" |
+          tee -a "$out"
+        kill -TERM $pid
+        wait $pid
+        ! grep -qF "$key" "$work/server.log" || { echo "serve_load: the key appeared in the server's log" >&2; exit 1; }
+      done
     done
   done
 done
+unset MTST_API_KEY
 python3 bench/summarize_serve.py "$out"

@@ -1,7 +1,8 @@
 // `mtst bench serve`: a closed-loop load test of a running `mtst serve` over HTTP. N clients
 // each send one single-sentence request after another (sentences taken round-robin from a
 // file) for a fixed time; prints one JSON line: requests/s, status counts and latency
-// percentiles. Bounded in time and count; loopback or any reachable host.
+// percentiles. Bounded in time and count; loopback or any reachable host; with --api-key for a
+// server that has one.
 #include <httplib.h>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <chrono>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -29,7 +31,24 @@ struct BenchServeArgs {
   int clients = 64;
   double seconds = 30;
   size_t max_requests = 1000000;
+  std::string api_key;  // sent as a Bearer token when set
 };
+
+// One client's keep-alive connection, opened (GET /health, retried) before the clock starts;
+// RETRIES counts the attempts that got no 200.
+std::unique_ptr<httplib::Client> connect(const BenchServeArgs& args, std::atomic<int>& retries) {
+  auto client = std::make_unique<httplib::Client>(args.host, args.port);
+  client->set_read_timeout(60, 0);
+  client->set_keep_alive(true);
+  client->set_tcp_nodelay(true);
+  if (!args.api_key.empty()) client->set_bearer_token_auth(args.api_key);
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    auto r = client->Get("/health");
+    if (r && r->status == 200) break;
+    ++retries;
+  }
+  return client;
+}
 
 void run_bench_serve(const BenchServeArgs& args) {
   const auto texts = read_texts(args.input);
@@ -48,15 +67,7 @@ void run_bench_serve(const BenchServeArgs& args) {
   std::vector<std::thread> threads;
   for (int c = 0; c < args.clients; ++c) {
     threads.emplace_back([&] {
-      httplib::Client client(args.host, args.port);
-      client.set_read_timeout(60, 0);
-      client.set_keep_alive(true);
-      client.set_tcp_nodelay(true);
-      for (int attempt = 0; attempt < 5; ++attempt) {
-        auto r = client.Get("/health");
-        if (r && r->status == 200) break;
-        ++connect_retries;
-      }
+      const auto client = connect(args, connect_retries);
       ++connected;
       while (!go) std::this_thread::yield();
       std::vector<double> mine;
@@ -66,7 +77,7 @@ void run_bench_serve(const BenchServeArgs& args) {
         if (i >= args.max_requests) break;
         const std::string body = nlohmann::json{{field, texts[i % texts.size()]}}.dump();
         const auto t0 = clock::now();
-        auto r = client.Post(args.endpoint.c_str(), body, "application/json");
+        auto r = client->Post(args.endpoint.c_str(), body, "application/json");
         mine.push_back(std::chrono::duration<double, std::milli>(clock::now() - t0).count());
         if (r) {
           ++codes[std::to_string(r->status)];
@@ -124,6 +135,11 @@ void add_bench_serve_command(CLI::App& bench) {
   cmd->add_option("--clients", args->clients, "Concurrent clients")->check(CLI::Range(1, 1024));
   cmd->add_option("--seconds", args->seconds, "Duration")->check(CLI::Range(0.1, 3600.0));
   cmd->add_option("--max-requests", args->max_requests, "Stop after this many requests");
+  cmd->add_option("--api-key", args->api_key,
+                  "Send \"Authorization: Bearer KEY\" (a server with --api-key); also read from "
+                  "MTST_API_KEY")
+      ->envname("MTST_API_KEY")
+      ->always_capture_default(false);
   cmd->callback([args] { run_bench_serve(*args); });
 }
 
