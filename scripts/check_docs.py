@@ -22,6 +22,7 @@ import argparse
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -226,12 +227,18 @@ def run_block(lang, text, mtst, python):
     else:
         cmd = [python, "-c", text]
     env = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
+    # Its own process group: a block that times out is killed with everything it started (a
+    # server left running would hold its port for the blocks after it).
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
-        r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=BLOCK_TIMEOUT_S)
+        out, err = proc.communicate(timeout=BLOCK_TIMEOUT_S)
     except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
         return f"did not finish in {BLOCK_TIMEOUT_S} s"
-    if r.returncode != 0:
-        return f"exit {r.returncode}\n--- stdout (end)\n{r.stdout[-1500:]}\n--- stderr (end)\n{r.stderr[-1500:]}"
+    if proc.returncode != 0:
+        return f"exit {proc.returncode}\n--- stdout (end)\n{out[-1500:]}\n--- stderr (end)\n{err[-1500:]}"
     return None
 
 

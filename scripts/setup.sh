@@ -18,6 +18,7 @@ packages=(
   libcpp-httplib-dev      # HTTP server (mtst serve) and the test/load-test client
   libssl-dev              # HTTPS of mtst serve, base64 embeddings (OpenSSL)
   openssl                 # the tests make self-signed certificates with it
+  curl                    # the docs' and bench/serve_load.sh's requests to mtst serve
   libgloo-dev             # Gloo headers for c10d ProcessGroupGloo (distributed training)
   python3-venv            # the references venv (setup_references.sh)
 )
