@@ -2,7 +2,7 @@
 # Prints the machine label line that docs/benchmarks.md files numbers under: the label (CPU
 # vendor and the highest instruction set that matters to mtst's kernels), the CPU model, the
 # flags that matter, cores, OS, date and commit. Every bench/*.sh script prints it first.
-#   bench/machine.sh        e.g. "machine: intel-amx | Intel(R) Xeon(R) Processor | avx2 ..."
+#   bench/machine.sh        e.g. "machine: intel-amx | Intel(R) Xeon(R) Processor (family 6) | avx2 ..."
 set -euo pipefail
 cd "$(dirname "$0")/.."
 flags=" $(grep -m1 '^flags' /proc/cpuinfo | cut -d: -f2) "
