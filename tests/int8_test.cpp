@@ -23,18 +23,6 @@ namespace {
 
 constexpr const char* kNoInt8 = "this CPU has no exact int8 matmul (see int8_support())";
 
-std::vector<cpu::VectorIsa> runnable_isas() {
-  std::vector<cpu::VectorIsa> isas = {cpu::VectorIsa::kDefault};
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-    isas.push_back(cpu::VectorIsa::kAvx2);
-  }
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl")) {
-    isas.push_back(cpu::VectorIsa::kAvx512);
-  }
-  return isas;
-}
-
 // Relative max difference, printed.
 double rel_diff(const at::Tensor& a, const at::Tensor& b, const std::string& label) {
   const double scale = b.abs().max().item<double>() + 1e-12;
@@ -60,7 +48,7 @@ TEST(Int8RowKernels, EveryVariantQuantisesLikeThePlainOne) {
     const auto xs = s == nullptr ? x : x * smooth;
     const auto back = (q0.to(at::kFloat) - z0.unsqueeze(1)) * s0.unsqueeze(1);
     EXPECT_TRUE(((back - xs).abs() <= s0.unsqueeze(1) * 0.5001).all().item<bool>());
-    for (auto isa : runnable_isas()) {
+    for (auto isa : test::runnable_vector_isas()) {
       const auto& k = cpu::int8_row_kernels(isa);
       auto q = at::empty_like(q0), z = at::empty_like(z0);
       auto sc = at::empty_like(s0);
@@ -90,7 +78,7 @@ TEST(Int8RowKernels, EveryVariantsEpilogueMatchesThePlainFormula) {
     if (activation == 2) expect = at::gelu(v, "tanh");
     if (activation == 3) expect = at::relu(v);
     expect = (expect + residual.to(at::kDouble)).to(at::kFloat);
-    for (auto isa : runnable_isas()) {
+    for (auto isa : test::runnable_vector_isas()) {
       const auto& k = cpu::int8_row_kernels(isa);
       auto out = at::empty({rows, cols});
       cpu::Int8Epilogue e{acc.data_ptr<int32_t>(),
@@ -128,7 +116,7 @@ TEST(Int8RowKernels, EveryVariantsNormAndRequantiseMatchTheSeparateSteps) {
   const auto normed = at::layer_norm(v + residual.to(at::kDouble), {cols}, gamma.to(at::kDouble),
                                      beta.to(at::kDouble), 1e-12)
                           .to(at::kFloat);
-  for (auto isa : runnable_isas()) {
+  for (auto isa : test::runnable_vector_isas()) {
     const auto& k = cpu::int8_row_kernels(isa);
     cpu::Int8Epilogue e{acc.data_ptr<int32_t>(),
                         row_scale.data_ptr<float>(),
@@ -247,6 +235,14 @@ TEST(Int8Plan, FollowsTheCpuOrTheForcedIsa) {
   EXPECT_EQ(plan.describe().find("FFN output projection in fp32") != std::string::npos, !vnni);
   EXPECT_EQ(kernel_plan(Precision::kFp32).linear_precision(LinearRole::kFfnOutput),
             Precision::kFp32);
+  // Attention products in bf16 exactly where oneDNN's effective ISA has native bf16 (the CPU's
+  // avx512_bf16 or AMX, not capped below it); fp32 and bf16 runs keep their own precision.
+  const bool bf16_isa =
+      plan.cpu_isa == "avx512_core_bf16" || plan.cpu_isa.find("amx") != std::string::npos;
+  EXPECT_EQ(plan.attention_precision, bf16_isa ? Precision::kBf16 : Precision::kFp32)
+      << plan.cpu_isa;
+  EXPECT_EQ(plan.describe().find("attention products in bf16") != std::string::npos, bf16_isa);
+  EXPECT_EQ(kernel_plan(Precision::kFp32).attention_precision, Precision::kFp32);
 }
 
 TEST(Int8Encoder, TinyModelStaysCloseToFp32) {

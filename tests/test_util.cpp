@@ -16,6 +16,18 @@
 
 namespace mtst::test {
 
+std::vector<cpu::VectorIsa> runnable_vector_isas() {
+  std::vector<cpu::VectorIsa> isas = {cpu::VectorIsa::kDefault};
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    isas.push_back(cpu::VectorIsa::kAvx2);
+  }
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl")) {
+    isas.push_back(cpu::VectorIsa::kAvx512);
+  }
+  return isas;
+}
+
 TempDir::TempDir() {
   static std::atomic<int> counter{0};
   std::random_device rd;

@@ -7,6 +7,9 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
+
+#include "ops/cpu/int8_rows.h"
 
 namespace mtst::test {
 
@@ -15,6 +18,9 @@ inline std::filesystem::path fixtures() { return MTST_FIXTURES_DIR; }
 // Why a bf16 test skips on CPUs without bf16 kernels (mtst refuses bf16 there; see
 // Cli.Bf16IsRefusedWhereTheCpuHasNoKernels).
 inline constexpr const char* kNoBf16 = "this CPU has no bf16 kernels (oneDNN needs AVX-512)";
+
+// The vector ISAs of mtst's own row kernels that this CPU can run (the plain one always).
+std::vector<cpu::VectorIsa> runnable_vector_isas();
 
 // A fresh empty directory under the system temp dir, removed by the destructor.
 class TempDir {

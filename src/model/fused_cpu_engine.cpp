@@ -9,6 +9,7 @@
 
 #include "mtst/error.h"
 #include "mtst/ops/exec_plan.h"
+#include "ops/cpu/attention_heads.h"
 #include "ops/int8_calibration.h"
 #include "ops/layer_tail.h"
 #include "ops/linear.h"
@@ -18,6 +19,8 @@
 namespace mtst {
 
 namespace {
+uint16_t* bf16_bits(const at::Tensor& t) { return static_cast<uint16_t*>(t.data_ptr()); }
+
 // Sentences per attention group of a packed batch: groups are sorted by length, so small
 // groups waste little on padding; attention is a sliver of the work at these lengths, so the
 // number of groups matters more than their padding.
@@ -28,9 +31,12 @@ constexpr int64_t kLengthMultiple = 8;  // attention group lengths
 // Token rows through the linear layers. bf16 matmuls (brgemm, AMX) JIT-compile per shape, so
 // their row counts are coarse; fp32 ones (gemm:jit) cost ~0.1 ms to create, so rows are kept
 // near the real token count (a multiple of 64 wastes ~2.6 % of the work on the bench corpus).
-// int8 products (brgemm) also JIT per shape.
+// int8 products (brgemm) also JIT per shape, but they run in blocks of int8_block_rows() rows,
+// so only a batch's last block has a new row count: a multiple of 16 there gives at most four
+// shapes per block size (64 wasted ~4 % of the int8 work on the bench corpus).
 int64_t row_multiple(Precision precision) {
-  return precision == Precision::kBf16 || precision == Precision::kInt8 ? 64 : 8;
+  if (precision == Precision::kInt8) return 16;
+  return precision == Precision::kBf16 ? 64 : 8;
 }
 }  // namespace
 
@@ -65,6 +71,9 @@ FusedCpuEngine::FusedCpuEngine(const BertModel& model, Precision precision,
   if (!dnnl_available()) throw Error("the fused CPU engine needs oneDNN, which this build lacks");
   at::NoGradGuard no_grad;
   const c10::Device device = c10::kCPU;
+  const KernelPlan& plan = kernel_plan(precision, device);
+  attention_dtype_ = precision_dtype(plan.attention_precision);
+  heads_ = &cpu::attention_head_kernels(plan.vector_isa);
   auto& emb = *model->embeddings;
   word_ = emb.word_embeddings->weight.detach();
   position_ = emb.position_embeddings->weight.detach();
@@ -148,22 +157,54 @@ at::Tensor FusedCpuEngine::embed_rows(const at::Tensor& input_ids, const at::Ten
   return emb_ln_->forward(x).to(dtype());
 }
 
+at::Tensor FusedCpuEngine::attention_heads(const at::Tensor& qkv, const int64_t* rows,
+                                           int64_t sentences, int64_t length) const {
+  const int64_t A = config().num_attention_heads, d = config().head_dim();
+  auto heads = at::empty({3, sentences, A, length, d}, qkv.options().dtype(attention_dtype_));
+  const cpu::HeadLayout layout{sentences, length, A, d, rows};
+  const bool float_in = qkv.scalar_type() == at::kFloat;
+  if (float_in && attention_dtype_ == at::kFloat) {
+    heads_->gather_float(qkv.data_ptr<float>(), layout, heads.data_ptr<float>());
+  } else if (float_in && attention_dtype_ == at::kBFloat16) {
+    heads_->gather_float_to_bf16(qkv.data_ptr<float>(), layout, bf16_bits(heads));
+  } else if (qkv.scalar_type() == at::kBFloat16 && attention_dtype_ == at::kBFloat16) {
+    heads_->gather_bf16(bf16_bits(qkv), layout, bf16_bits(heads));
+  } else {
+    throw Error("fused CPU engine: no attention layout from " +
+                std::string(at::toString(qkv.scalar_type())) + " to " +
+                at::toString(attention_dtype_));
+  }
+  return heads;
+}
+
+void FusedCpuEngine::attend(const at::Tensor& heads, const std::vector<int64_t>* lengths,
+                            const at::Tensor& mask_bias, at::Tensor& out) const {
+  const int64_t b = heads.size(1), A = heads.size(2), t = heads.size(3);
+  auto scores = at::empty({b, A, t, t}, heads.options().dtype(dtype()));
+  dnnl_matmul(heads[0], heads[1].transpose(-1, -2), scores);  // Q is pre-scaled by 1/sqrt(d)
+  if (mask_bias.defined()) scores.add_(mask_bias);
+  // Masked keys get the lowest value (what adding HF's mask bias gives), written only where
+  // a sentence is shorter than its group.
+  for (int64_t i = 0; lengths != nullptr && i < b; ++i) {
+    const int64_t len = (*lengths)[static_cast<size_t>(i)];
+    if (len < t) scores[i].narrow(-1, len, t - len).fill_(lowest_);
+  }
+  auto probs = scores;
+  if (attention_dtype_ != scores.scalar_type()) probs = at::empty_like(scores, attention_dtype_);
+  softmax_last_dim(scores, probs);
+  dnnl_matmul(probs, heads[2], out);
+}
+
 at::Tensor FusedCpuEngine::layer_forward(const Layer& layer, const at::Tensor& x, int64_t B,
                                          int64_t T, const at::Tensor& mask_bias) const {
   const int64_t H = config().hidden_size, A = config().num_attention_heads, d = H / A;
-  // One copy puts Q, K, V head-major ([3,B,A,T,d]): oneDNN's AMX/AVX-512 batched kernels need
-  // unit-stride heads (strided views fall back to a kernel ~5x slower). K^T is a free view.
-  auto qkv = layer.qkv.forward(x).view({B, T, 3, A, d});
-  auto heads = at::empty({3, B, A, T, d}, x.options());
-  heads.copy_(qkv.permute({2, 0, 3, 1, 4}));
-  auto scores = at::empty({B, A, T, T}, x.options());
-  dnnl_matmul(heads[0], heads[1].transpose(-1, -2), scores);  // Q is pre-scaled by 1/sqrt(d)
-  if (mask_bias.defined()) scores.add_(mask_bias);
-  softmax_last_dim_(scores);
+  // Q, K, V head-major ([3,B,A,T,d]): oneDNN's AMX/AVX-512 batched kernels need unit-stride
+  // heads (strided views fall back to a kernel ~5x slower). K^T is a free view.
+  const auto heads = attention_heads(layer.qkv.forward(x).contiguous(), nullptr, B, T);
   // Context written straight into [B,T,A,d] = [B*T, H] order.
   auto context = at::empty({B, T, A, d}, x.options());
   auto context_view = context.permute({0, 2, 1, 3});
-  dnnl_matmul(scores, heads[2], context_view);
+  attend(heads, nullptr, mask_bias, context_view);
   return layer_tail(layer, x, context.view({B * T, H}));
 }
 
@@ -171,24 +212,15 @@ at::Tensor FusedCpuEngine::packed_layer_forward(const Layer& layer, const at::Te
                                                 const TokenRows& tokens,
                                                 const at::Tensor& group_rows) const {
   const int64_t H = config().hidden_size, A = config().num_attention_heads, d = H / A;
-  // Q/K/V for the real tokens only, then stacked into the padded attention groups.
-  auto stacked = layer.qkv.forward(x).index_select(0, group_rows);
-  auto context = at::empty({stacked.size(0), H}, x.options());
+  // Q/K/V for the real tokens only, gathered per attention group straight from their rows.
+  const auto qkv = layer.qkv.forward(x).contiguous();
+  auto context = at::empty({group_rows.size(0), H}, x.options());
+  const int64_t* rows = group_rows.data_ptr<int64_t>();
   for (const auto& g : tokens.groups) {
     const int64_t b = g.sentences, t = g.length;
-    auto heads = at::empty({3, b, A, t, d}, x.options());
-    heads.copy_(stacked.narrow(0, g.offset, b * t).view({b, t, 3, A, d}).permute({2, 0, 3, 1, 4}));
-    auto scores = at::empty({b, A, t, t}, x.options());
-    dnnl_matmul(heads[0], heads[1].transpose(-1, -2), scores);
-    // Masked keys get the lowest value (what adding HF's mask bias gives), written only where
-    // a sentence is shorter than its group.
-    for (int64_t i = 0; g.padded && i < b; ++i) {
-      const int64_t len = g.lengths[static_cast<size_t>(i)];
-      if (len < t) scores[i].narrow(-1, len, t - len).fill_(lowest_);
-    }
-    softmax_last_dim_(scores);
+    const auto heads = attention_heads(qkv, rows + g.offset, b, t);
     auto out = context.narrow(0, g.offset, b * t).view({b, t, A, d}).permute({0, 2, 1, 3});
-    dnnl_matmul(scores, heads[2], out);
+    attend(heads, g.padded ? &g.lengths : nullptr, at::Tensor(), out);
   }
   return layer_tail(layer, x, tokens.from_groups(context));
 }

@@ -25,6 +25,18 @@ cpu::VectorIsa vector_isa_of(unsigned isa) {
 }
 #endif
 
+Precision attention_precision_of(const KernelPlan& plan) {
+  if (plan.precision != Precision::kInt8) return plan.precision;
+#ifdef MTST_HAVE_DNNL
+  constexpr unsigned kAvx512CoreBf16 = 0xe7;  // contained in the AMX ISAs' masks as well
+  const unsigned isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
+  if (plan.device.is_cpu() && (isa & kAvx512CoreBf16) == kAvx512CoreBf16 && dnnl_bf16_available()) {
+    return Precision::kBf16;
+  }
+#endif
+  return Precision::kFp32;
+}
+
 std::string linear_words(const KernelPlan& plan) {
   if (plan.device.is_cuda()) {
     return "libtorch on " + plan.device.str() + " (cuBLAS), " + precision_name(plan.precision);
@@ -62,6 +74,7 @@ KernelPlan make_plan(Precision precision, const c10::Device& device) {
     plan.int8_weight_max = s.weight_max;
     plan.int8_ffn_output = s.weight_max == 127;
   }
+  plan.attention_precision = attention_precision_of(plan);
   plan.linear = linear_words(plan);
   return plan;
 }
@@ -77,7 +90,11 @@ Precision KernelPlan::linear_precision(LinearRole role) const {
 
 std::string KernelPlan::describe() const {
   std::string cpu = cpu_isa.empty() ? "" : ", CPU ISA " + cpu_isa;
-  return precision_name(precision) + " on " + device.str() + cpu + ": " + linear;
+  std::string attention;
+  if (attention_precision != precision) {
+    attention = "; attention products in " + precision_name(attention_precision);
+  }
+  return precision_name(precision) + " on " + device.str() + cpu + ": " + linear + attention;
 }
 
 const KernelPlan& kernel_plan(Precision precision, const c10::Device& device) {

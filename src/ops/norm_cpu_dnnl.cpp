@@ -69,16 +69,21 @@ at::Tensor FastLayerNorm::forward(const at::Tensor& x) const {
   return out;
 }
 
-void softmax_last_dim_(at::Tensor& x) {
-  static PrimitiveCache<dnnl::softmax_forward> cache;
-  const auto md = dnnl_describe(x);
+void softmax_last_dim(const at::Tensor& x, at::Tensor& out) {
+  static PrimitiveCache<DnnlSoftmax> cache;
+  const auto src = dnnl_describe(x), dst = dnnl_describe(out);
   const int axis = static_cast<int>(x.dim()) - 1;
-  auto prim = cache.get(shape_key(x), [&] {
-    return dnnl::softmax_forward(dnnl_softmax_desc(md, axis, dnnl_attr()));
-  });
-  dnnl::memory mem(md, dnnl_engine(), x.data_ptr());
-  dnnl_run(*prim, {{DNNL_ARG_SRC, mem}, {DNNL_ARG_DST, mem}});
+  const bool in_place = x.data_ptr() == out.data_ptr();
+  const std::string key =
+      shape_key(x) + ">" + at::toString(out.scalar_type()) + (in_place ? "=" : "");
+  auto prim =
+      cache.get(key, [&] { return DnnlSoftmax(dnnl_softmax_desc(src, dst, axis, dnnl_attr())); });
+  const auto& eng = dnnl_engine();
+  dnnl_run(*prim, {{DNNL_ARG_SRC, dnnl::memory(src, eng, x.data_ptr())},
+                   {DNNL_ARG_DST, dnnl::memory(dst, eng, out.data_ptr())}});
 }
+
+void softmax_last_dim_(at::Tensor& x) { softmax_last_dim(x, x); }
 
 #else  // !MTST_HAVE_DNNL
 
@@ -95,7 +100,11 @@ at::Tensor FastLayerNorm::forward(const at::Tensor& x) const {
                         impl_->bias.to(x.scalar_type()), impl_->eps);
 }
 
-void softmax_last_dim_(at::Tensor& x) { x.copy_(at::_softmax(x, -1, false)); }
+void softmax_last_dim(const at::Tensor& x, at::Tensor& out) {
+  out.copy_(at::_softmax(x, -1, false));
+}
+
+void softmax_last_dim_(at::Tensor& x) { softmax_last_dim(x, x); }
 
 #endif
 

@@ -24,5 +24,8 @@ class FastLayerNorm {
 
 // In-place softmax over the last dimension of a contiguous fp32/bf16 tensor.
 void softmax_last_dim_(at::Tensor& x);
+// Softmax over the last dimension of X (contiguous, fp32) into OUT (same shape, contiguous,
+// fp32 or bf16): scores to probabilities in the dtype of the product that reads them.
+void softmax_last_dim(const at::Tensor& x, at::Tensor& out);
 
 }  // namespace mtst

@@ -39,9 +39,10 @@ dnnl::layer_normalization_forward::primitive_desc dnnl_layer_norm_desc(
   return {dnnl_engine(), kInference, data, data, epsilon, kScaleShift, attr};
 }
 
-dnnl::softmax_forward::primitive_desc dnnl_softmax_desc(const dnnl::memory::desc& data, int axis,
-                                                        const dnnl::primitive_attr& attr) {
-  return {dnnl_engine(), kInference, dnnl::algorithm::softmax_accurate, data, data, axis, attr};
+DnnlSoftmax::primitive_desc dnnl_softmax_desc(const dnnl::memory::desc& src,
+                                              const dnnl::memory::desc& dst, int axis,
+                                              const dnnl::primitive_attr& attr) {
+  return {dnnl_engine(), kInference, dnnl::algorithm::softmax_accurate, src, dst, axis, attr};
 }
 
 void dnnl_append_eltwise(dnnl::post_ops& ops, dnnl::algorithm algorithm, float alpha, float beta) {
@@ -99,9 +100,11 @@ dnnl::layer_normalization_forward::primitive_desc dnnl_layer_norm_desc(
           dnnl_engine()};
 }
 
-dnnl::softmax_forward::primitive_desc dnnl_softmax_desc(const dnnl::memory::desc& data, int axis,
-                                                        const dnnl::primitive_attr& attr) {
-  return {dnnl::softmax_forward::desc(kInference, data, axis), attr, dnnl_engine()};
+DnnlSoftmax::primitive_desc dnnl_softmax_desc(const dnnl::memory::desc& src,
+                                              const dnnl::memory::desc& dst, int axis,
+                                              const dnnl::primitive_attr& attr) {
+  const DnnlSoftmax::desc desc(kInference, dnnl::algorithm::softmax_accurate, src, dst, axis);
+  return {desc, attr, dnnl_engine()};
 }
 
 void dnnl_append_eltwise(dnnl::post_ops& ops, dnnl::algorithm algorithm, float alpha, float beta) {

@@ -26,9 +26,17 @@ dnnl::matmul::primitive_desc dnnl_matmul_desc(const dnnl::memory::desc& src,
 dnnl::layer_normalization_forward::primitive_desc dnnl_layer_norm_desc(
     const dnnl::memory::desc& data, float epsilon, const dnnl::primitive_attr& attr);
 
-// Inference softmax (the numerically careful variant) along AXIS.
-dnnl::softmax_forward::primitive_desc dnnl_softmax_desc(const dnnl::memory::desc& data, int axis,
-                                                        const dnnl::primitive_attr& attr);
+// Inference softmax (the numerically careful variant) along AXIS, from SRC into DST: their data
+// types may differ (fp32 scores into bf16 probabilities). oneDNN 2.x calls this primitive
+// softmax_v2.
+#if DNNL_VERSION_MAJOR >= 3
+using DnnlSoftmax = dnnl::softmax_forward;
+#else
+using DnnlSoftmax = dnnl::softmax_v2_forward;
+#endif
+DnnlSoftmax::primitive_desc dnnl_softmax_desc(const dnnl::memory::desc& src,
+                                              const dnnl::memory::desc& dst, int axis,
+                                              const dnnl::primitive_attr& attr);
 
 // Appends dst = algorithm(dst; alpha, beta) to OPS.
 void dnnl_append_eltwise(dnnl::post_ops& ops, dnnl::algorithm algorithm, float alpha, float beta);
