@@ -19,14 +19,7 @@ const AttentionHeadKernels& attention_head_kernels(VectorIsa isa) {
   static const AttentionHeadKernels avx512 = MTST_ATTENTION_HEADS(isa_avx512);
   static const AttentionHeadKernels avx2 = MTST_ATTENTION_HEADS(isa_avx2);
   static const AttentionHeadKernels plain = MTST_ATTENTION_HEADS(isa_default);
-  switch (isa) {
-    case VectorIsa::kAvx512:
-      return avx512;
-    case VectorIsa::kAvx2:
-      return avx2;
-    default:
-      return plain;
-  }
+  return variant_for(isa, avx512, avx2, plain);
 }
 
 #undef MTST_ATTENTION_HEADS

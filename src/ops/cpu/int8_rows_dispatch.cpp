@@ -13,14 +13,7 @@ const Int8RowKernels& int8_row_kernels(VectorIsa isa) {
   static const Int8RowKernels avx512 = MTST_INT8_ROWS(isa_avx512, "avx512");
   static const Int8RowKernels avx2 = MTST_INT8_ROWS(isa_avx2, "avx2");
   static const Int8RowKernels plain = MTST_INT8_ROWS(isa_default, "default");
-  switch (isa) {
-    case VectorIsa::kAvx512:
-      return avx512;
-    case VectorIsa::kAvx2:
-      return avx2;
-    default:
-      return plain;
-  }
+  return variant_for(isa, avx512, avx2, plain);
 }
 
 #undef MTST_INT8_ROWS
