@@ -58,7 +58,7 @@ class ReferenceInt8Linear final : public LinearBackend {
         at::where(hi > lo, (hi - lo) / static_cast<float>(activation_max_), at::ones_like(hi));
     const auto inv = scale.reciprocal();
     const auto zero = (-lo * inv).round().clamp(0, activation_max_);
-    const auto q = (x * inv + zero).clamp(0, activation_max_).add(0.5).floor();
+    const auto q = ((x * inv).round() + zero).clamp(0, activation_max_);
     const auto acc = at::matmul((q - zero).to(at::kDouble), codes_.t());
     auto y = acc * scale.to(at::kDouble) * col_scale_.to(at::kDouble) + bias_;
     return finish(y.to(at::kFloat), e);

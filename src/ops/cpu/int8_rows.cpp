@@ -1,7 +1,9 @@
 // The int8 row kernels (int8_rows.h), written as plain loops that the compiler vectorises for
 // the ISA this file is built for: CMake compiles it three times (-mavx512*, -mavx2 -mfma, and
 // the baseline) with MTST_KERNEL_NS naming the variant. -ffast-math -fopenmp-simd lets GCC
-// call glibc's vector erf/tanh (libmvec); inputs are finite activations.
+// call glibc's vector erf/tanh (libmvec); inputs are finite activations. Multiply-adds are
+// fused where the ISA has FMA (-ffp-contract=fast); quantize_row() is written so that this
+// cannot change its codes, which are the same in every variant.
 #include "ops/cpu/int8_rows.h"
 
 #include <algorithm>
@@ -28,14 +30,16 @@ void quantize_row(const float* __restrict x, int64_t cols, const float* __restri
   const float levels = static_cast<float>(max_level);
   const float s = hi > lo ? (hi - lo) / levels : 1.0f;
   const float inv = 1.0f / s;
-  const float z = std::min(levels, std::max(0.0f, std::nearbyint(-lo * inv)));
+  const int32_t z =
+      static_cast<int32_t>(std::min(levels, std::max(0.0f, std::nearbyint(-lo * inv))));
   *scale = s;
-  *zero = static_cast<int32_t>(z);
+  *zero = z;
+  // Rounded before the zero point is added (in integers): products only, so no variant can
+  // fuse a multiply-add here, and every variant gives the same codes.
 #pragma omp simd
   for (int64_t k = 0; k < cols; ++k) {
-    float v = (x[k] * smooth[k]) * inv + z;
-    v = std::min(levels, std::max(0.0f, v));
-    q[k] = static_cast<uint8_t>(static_cast<int32_t>(v + 0.5f));  // v >= 0: round half up
+    const int32_t level = static_cast<int32_t>(std::nearbyint((x[k] * smooth[k]) * inv)) + z;
+    q[k] = static_cast<uint8_t>(std::min(max_level, std::max(0, level)));
   }
 }
 
