@@ -18,6 +18,10 @@
 #                                                  $MTST_CORPUS; venv: $MTST_VENV)
 # bf16 runs only where the CPU has native bf16 (avx512_bf16 / amx_bf16): elsewhere mtst
 # refuses it and PyTorch's bf16 falls back to slow generic kernels.
+# MTST_BENCH_ISA=avx2 runs every engine, mtst and peers alike, on an AVX2 view of this CPU:
+# bench/cpuid/avx2_only.c hides the features above AVX2 from CPUID (needs the cpuid_fault
+# flag), and GLIBC_TUNABLES does the same for glibc's string functions; the capped mtst runs
+# are then the plain ones, and bf16 is left out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
@@ -36,6 +40,17 @@ out=$root/bench/out/encode-$(date +%Y%m%d-%H%M%S).jsonl
 export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 bf16=fp32
 grep -qwE 'avx512_bf16|amx_bf16' /proc/cpuinfo && bf16=bf16
+capped=yes
+if [ "${MTST_BENCH_ISA:-}" = avx2 ]; then
+  grep -qw cpuid_fault /proc/cpuinfo ||
+    { echo "MTST_BENCH_ISA=avx2 needs CPUID faulting (cpuid_fault in /proc/cpuinfo)" >&2; exit 1; }
+  cc -O2 -shared -fPIC -o bench/.peer/avx2_only.so bench/cpuid/avx2_only.c
+  export LD_AUDIT=$root/bench/.peer/avx2_only.so
+  export GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX512F,-AVX512DQ,-AVX512BW,-AVX512VL,-AVX512CD,-AVX512_VNNI,-AVX512_BF16,-AVX512_FP16,-AVX_VNNI
+  echo "every engine sees an AVX2 view of this CPU (bench/cpuid/avx2_only.c)"
+  bf16=fp32
+  capped=no
+fi
 
 mtst() {
   build/mtst bench encode --model "$model" --input "$corpus" --batch-size 32 --threads 2 \
@@ -65,8 +80,10 @@ for ((r = 1; r <= rounds; r++)); do
   mtst --precision fp32 | tee -a "$out"
   openvino --precision fp32 | tee -a "$out"
   openvino --precision default | tee -a "$out"
-  mtst_avx2 --precision int8 | tee -a "$out"
-  mtst_avx2 --precision fp32 | tee -a "$out"
+  if [ "$capped" = yes ]; then
+    mtst_avx2 --precision int8 | tee -a "$out"
+    mtst_avx2 --precision fp32 | tee -a "$out"
+  fi
   peer ort --precision fp32 | tee -a "$out"
   peer ort --precision int8 | tee -a "$out"
   onnx_st --precision int8 | tee -a "$out"
@@ -81,7 +98,7 @@ done
 # Quality: no timing (SECS=0), every embedding compared.
 if [ "$bf16" = bf16 ]; then secs=0 mtst --precision bf16 --compare-fp32 | tee -a "$out"; fi
 secs=0 mtst --precision int8 --compare-fp32 | tee -a "$out"
-secs=0 mtst_avx2 --precision int8 --compare-fp32 | tee -a "$out"
+if [ "$capped" = yes ]; then secs=0 mtst_avx2 --precision int8 --compare-fp32 | tee -a "$out"; fi
 openvino --precision int8 --seconds 0 --quality 8137 | tee -a "$out"
 openvino --precision default --seconds 0 --quality 8137 | tee -a "$out"
 onnx_st --precision int8 --seconds 0 --quality 8137 | tee -a "$out"
