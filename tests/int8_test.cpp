@@ -219,20 +219,28 @@ TEST(Int8Plan, FollowsTheCpuOrTheForcedIsa) {
   if (forced != nullptr && std::string(forced) == "AVX2") {
     EXPECT_EQ(plan.cpu_isa, "avx2");
     EXPECT_EQ(plan.vector_isa, cpu::VectorIsa::kAvx2);
-    EXPECT_EQ(plan.int8_weight_max, 63);  // vpmaddubsw: 7-bit weights keep pair sums exact
+    // oneDNN's AVX2 products (vpmaddubsw) would saturate 8-bit weights: mtst's own 16-bit
+    // kernel multiplies instead, with 8-bit weights.
+    EXPECT_EQ(plan.int8_product, Int8Product::kWide16Avx2);
+    EXPECT_EQ(plan.int8_weight_max, 127);
+    EXPECT_NE(plan.describe().find("mtst avx2 u8*s8->s32 kernel"), std::string::npos);
   }
-  // 8-bit weights only where the probe found exact products (VNNI, AMX).
-  const bool vnni = plan.int8_weight_max == 127;
-  EXPECT_EQ(vnni, int8_support().matmul.find("vnni") != std::string::npos ||
-                      int8_support().matmul.find("amx") != std::string::npos)
-      << int8_support().matmul;
+  // oneDNN's product with 8-bit weights only where its probe found them exact (VNNI, AMX);
+  // mtst's own kernel only on AVX2, where it did not.
+  const bool exact_dnnl = int8_support().matmul.find("vnni") != std::string::npos ||
+                          int8_support().matmul.find("amx") != std::string::npos;
+  EXPECT_EQ(exact_dnnl, int8_support().weight_max == 127) << int8_support().matmul;
+  EXPECT_EQ(plan.int8_product == Int8Product::kWide16Avx2,
+            !exact_dnnl && plan.vector_isa == cpu::VectorIsa::kAvx2);
+  const bool eight_bit = plan.int8_weight_max == 127;
+  EXPECT_EQ(eight_bit, exact_dnnl || plan.int8_product == Int8Product::kWide16Avx2);
   // With 7-bit weights the FFN output projection runs in fp32; every other role in int8.
   EXPECT_EQ(plan.linear_precision(LinearRole::kFfnOutput),
-            vnni ? Precision::kInt8 : Precision::kFp32);
+            eight_bit ? Precision::kInt8 : Precision::kFp32);
   for (auto role : {LinearRole::kQkv, LinearRole::kAttentionOutput, LinearRole::kFfnInput}) {
     EXPECT_EQ(plan.linear_precision(role), Precision::kInt8);
   }
-  EXPECT_EQ(plan.describe().find("FFN output projection in fp32") != std::string::npos, !vnni);
+  EXPECT_EQ(plan.describe().find("FFN output projection in fp32") != std::string::npos, !eight_bit);
   EXPECT_EQ(kernel_plan(Precision::kFp32).linear_precision(LinearRole::kFfnOutput),
             Precision::kFp32);
   // Attention products in bf16 exactly where oneDNN's effective ISA has native bf16 (the CPU's

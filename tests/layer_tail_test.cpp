@@ -2,8 +2,8 @@
 // its oracle, the same tail composed of the int8 reference linears (integers multiplied
 // exactly in double) and ATen's layer norm, on random weights and batches of every block
 // shape (one row, a part of a block, several blocks with a partial last one); and against the
-// float tail. Named Int8*, so ctest also runs it with the ISA capped at AVX2 (7-bit weights,
-// W2 in fp32).
+// float tail. Named Int8*, so ctest also runs it with the ISA capped at AVX2 (mtst's 16-bit
+// product kernel) and at AVX-512 without VNNI (7-bit weights, W2 in fp32).
 #include "ops/layer_tail.h"
 
 #include <gtest/gtest.h>

@@ -5,10 +5,12 @@
 
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
 #include "mtst/error.h"
+#include "ops/cpu/int8_gemm.h"
 #include "ops/linear.h"
 #include "runtime/bounded_cache.h"
 #include "runtime/dnnl_compat.h"
@@ -123,11 +125,16 @@ Int8Matmul::Int8Matmul(const at::Tensor& weight, const at::Tensor& bias, const K
   const auto q = quantize_weights(weight, smooth, plan.int8_weight_max, &col_scale_);
   col_sum_ = q.to(at::kInt).sum(1).to(at::kInt).contiguous();
   bias_ = bias.detach().to(at::kFloat).contiguous();
+  plain_ = q.contiguous();
+  if (plan.int8_product == Int8Product::kWide16Avx2) {
+    packed16_ = at::empty({cpu::int8_gemm_packed_size(n_, k_)}, at::kShort);
+    cpu::int8_gemm_pack(plain_.data_ptr<int8_t>(), n_, k_, packed16_.data_ptr<int16_t>());
+    return;
+  }
   // Pack for a block of rows; other row counts reuse the layout where oneDNN allows.
   const int64_t m = int8_block_rows();
   auto pd = dnnl_matmul_desc(u8_rows(m, k_), s8_any(k_, n_), nullptr, s32_rows(m, n_), dnnl_attr());
   packed_ = memory(pd.weights_desc(), dnnl_engine());
-  plain_ = q.contiguous();
   memory plain(s8_plain(k_, n_), dnnl_engine(), plain_.data_ptr());
   dnnl_run(dnnl::reorder(plain, packed_), {{DNNL_ARG_FROM, plain}, {DNNL_ARG_TO, packed_}});
 }
@@ -172,12 +179,26 @@ std::shared_ptr<dnnl::matmul> Int8Matmul::primitive(int64_t rows, bool* packed) 
 }
 
 void Int8Matmul::multiply(const Int8Rows& in, int64_t rows, int32_t* acc) const {
-  if (rows == 0) return;  // oneDNN 2.6 divides by zero building a matmul with no rows
+  if (rows == 0) return;
+  if (packed16_.defined())
+    return multiply_wide16(in, rows,
+                           acc);  // oneDNN 2.6 divides by zero building a matmul with no rows
   bool packed = true;
   const auto prim = primitive(rows, &packed);
   const memory::desc weights = packed ? packed_.get_desc() : s8_plain(k_, n_);
   void* w = packed ? packed_.get_data_handle() : plain_.data_ptr();
   run_matmul(*prim, u8_rows(rows, k_), in.codes.data_ptr(), weights, w, s32_rows(rows, n_), acc);
+}
+
+// The threads share the rows: each multiplies its rows by every weight panel.
+void Int8Matmul::multiply_wide16(const Int8Rows& in, int64_t rows, int32_t* acc) const {
+  const int64_t threads = at::get_num_threads();
+  const int64_t grain = std::max<int64_t>(kRowGrain, (rows + threads - 1) / threads);
+  const auto* codes = in.codes.data_ptr<uint8_t>();
+  const auto* weights = packed16_.data_ptr<int16_t>();
+  at::parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
+    cpu::int8_gemm_avx2(codes + begin * k_, end - begin, k_, weights, n_, acc + begin * n_);
+  });
 }
 
 cpu::Int8Epilogue Int8Matmul::epilogue(const int32_t* acc, const Int8Rows& in) const {

@@ -1,7 +1,8 @@
 // The int8 product of one linear layer on the CPU, shared by the int8 linear backend
 // (linear_int8_cpu_dnnl.cpp) and the fused int8 layer tail (layer_tail_int8_cpu_dnnl.cpp):
 // the weights quantised once (SmoothQuant factors, symmetric s8 per output channel) and packed
-// for oneDNN's u8*s8->s32 matmul, and the steps around the product for one block of rows:
+// for oneDNN's u8*s8->s32 matmul (or for mtst's own 16-bit AVX2 kernel, where the plan picks
+// it), and the steps around the product for one block of rows:
 // quantise the rows, multiply, and the fp32 epilogue by mtst's row kernels. Callers run a
 // layer block by block (int8_block_rows() rows), so a block's s32 products are read back
 // while they are still in the core's cache instead of after a pass over the whole batch.
@@ -54,6 +55,7 @@ class Int8Matmul {
 
  private:
   std::shared_ptr<dnnl::matmul> primitive(int64_t rows, bool* packed) const;
+  void multiply_wide16(const Int8Rows& in, int64_t rows, int32_t* acc) const;
 
   int64_t k_, n_;
   int32_t activation_max_;
@@ -61,6 +63,7 @@ class Int8Matmul {
   at::Tensor col_scale_, col_sum_, bias_, plain_;  // plain_: the s8 weights as [N,K]
   at::Tensor inv_smooth_;                          // [K], or undefined
   dnnl::memory packed_;
+  at::Tensor packed16_;  // kWide16Avx2: the weights packed by cpu::int8_gemm_pack
 };
 
 }  // namespace mtst

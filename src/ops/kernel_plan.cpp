@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "mtst/error.h"
+#include "ops/cpu/int8_gemm.h"
 #include "ops/matmul_cpu_dnnl.h"
 #include "runtime/dnnl_compat.h"
 
@@ -44,13 +45,16 @@ std::string linear_words(const KernelPlan& plan) {
   if (!dnnl_available())
     return "ATen (this build has no oneDNN), " + precision_name(plan.precision);
   if (plan.precision == Precision::kInt8) {
-    const auto& s = int8_support();
+    const std::string product =
+        plan.int8_product == Int8Product::kWide16Avx2
+            ? "mtst avx2 u8*s8->s32 kernel (16-bit vpmaddwd products, exact)"
+            : "oneDNN u8*s8->s32 matmul (" + int8_support().matmul + ")";
     const std::string weights =
         plan.int8_weight_max == 127 ? "8-bit" : "7-bit (no VNNI: keeps u8*s8 pair sums exact)";
     const std::string ffn_output = plan.int8_ffn_output ? ""
                                                         : "; FFN output projection in fp32 (" +
                                                               dnnl_linear_impl(at::kFloat) + ")";
-    return "oneDNN u8*s8->s32 matmul (" + s.matmul + "), " + weights +
+    return product + ", " + weights +
            " per-channel weights, 8-bit per-token activations, calibrated smoothing, mtst " +
            cpu::int8_row_kernels(plan.vector_isa).name + " row kernels" + ffn_output;
   }
@@ -72,7 +76,12 @@ KernelPlan make_plan(Precision precision, const c10::Device& device) {
     if (!s.available) throw Error(s.why_not);
     plan.int8_activation_max = s.activation_max;
     plan.int8_weight_max = s.weight_max;
-    plan.int8_ffn_output = s.weight_max == 127;
+    if (s.weight_max != 127 && plan.vector_isa == cpu::VectorIsa::kAvx2 &&
+        cpu::int8_gemm_avx2_supported()) {
+      plan.int8_product = Int8Product::kWide16Avx2;
+      plan.int8_weight_max = 127;
+    }
+    plan.int8_ffn_output = plan.int8_weight_max == 127;
   }
   plan.attention_precision = attention_precision_of(plan);
   plan.linear = linear_words(plan);

@@ -1,0 +1,43 @@
+// The ISA-neutral half of the exact 16-bit int8 product (int8_gemm.h): the CPU check and the
+// weight packing, compiled without vector ISA flags so that they run on any x86-64 CPU.
+#include "ops/cpu/int8_gemm.h"
+
+namespace mtst::cpu {
+
+namespace {
+int64_t panels(int64_t n) { return (n + kInt8GemmPanelCols - 1) / kInt8GemmPanelCols; }
+int64_t pairs(int64_t k) { return (k + 1) / 2; }
+}  // namespace
+
+bool int8_gemm_avx2_supported() {
+#if defined(__x86_64__) || defined(__i386__)
+  return __builtin_cpu_supports("avx2");
+#else
+  return false;
+#endif
+}
+
+int64_t int8_gemm_packed_size(int64_t n, int64_t k) {
+  return panels(n) * pairs(k) * kInt8GemmPanelCols * 2;
+}
+
+// Panel p, k pair q, column j, element e holds W[p * kInt8GemmPanelCols + j][2q + e] (zero
+// past N or K): one k pair of a panel's columns is one contiguous run of 16-bit (w0, w1) pairs,
+// the operand vpmaddwd multiplies with a broadcast pair of activations.
+void int8_gemm_pack(const int8_t* w, int64_t n, int64_t k, int16_t* packed) {
+  const int64_t kp = pairs(k);
+  for (int64_t p = 0; p < panels(n); ++p) {
+    for (int64_t q = 0; q < kp; ++q) {
+      int16_t* out = packed + (p * kp + q) * kInt8GemmPanelCols * 2;
+      for (int64_t j = 0; j < kInt8GemmPanelCols; ++j) {
+        const int64_t col = p * kInt8GemmPanelCols + j;
+        for (int64_t e = 0; e < 2; ++e) {
+          const int64_t kk = 2 * q + e;
+          out[2 * j + e] = (col < n && kk < k) ? w[col * k + kk] : 0;
+        }
+      }
+    }
+  }
+}
+
+}  // namespace mtst::cpu
