@@ -46,7 +46,10 @@ for round in $(seq "$rounds"); do
         build/mtst serve --model "$work/minilm/final" --port $port --auto-truncate \
           --precision "$precision" ${MTST_SERVE_ARGS:-} $batching 2>"$work/server.log" &
         pid=$!
-        for _ in $(seq 100); do curl -sf "localhost:$port/health" >/dev/null && break; sleep 0.2; done
+        for _ in $(seq 300); do curl -sf "localhost:$port/health" >/dev/null && break; sleep 0.2; done
+        curl -sf "localhost:$port/health" >/dev/null || {
+          echo "serve_load: the server was not healthy after 60 s (see $work/server.log)" >&2
+          kill -TERM $pid; wait $pid || true; exit 1; }
         build/mtst bench serve --port $port --endpoint "$endpoint" --input "$corpus" --clients 64 \
           --seconds "$seconds" |
           python3 -c "import json,sys; j=json.load(sys.stdin); j.update(round=$round, precision='$precision', server_args='$batching', auth='$auth', extra_args='${MTST_SERVE_ARGS:-}'); print(json.dumps(j))" |

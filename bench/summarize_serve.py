@@ -42,8 +42,9 @@ for precision in precisions:
     for r in rows:
         if r.get("precision", "auto") == precision and r.get("auth", "off") == auths[0]:
             by_round.setdefault(r["round"], {})[r["server_args"]] = r["ok_per_s"]
-    ratios = [f"{v[''] / v['--max-batch-requests 1']:.2f}" for _, v in sorted(by_round.items()) if len(v) == 2]
-    if (precision, "") in medians and (precision, "--max-batch-requests 1") in medians:
+    ratios = [f"{v[''] / v['--max-batch-requests 1']:.2f}" for _, v in sorted(by_round.items())
+              if len(v) == 2 and v['--max-batch-requests 1'] > 0]
+    if medians.get((precision, "--max-batch-requests 1"), 0) > 0 and (precision, "") in medians:
         print(f"{precision}: batching / no batching {medians[precision, ''] / medians[precision, '--max-batch-requests 1']:.2f}x "
               f"on medians; per round {', '.join(ratios)}")
 if len(auths) == 2:
