@@ -1,6 +1,10 @@
-// The ISA-neutral half of the exact 16-bit int8 product (int8_gemm.h): the CPU check and the
-// weight packing, compiled without vector ISA flags so that they run on any x86-64 CPU.
+// The ISA-neutral half of the exact 16-bit int8 product (int8_gemm.h): the CPU check, the
+// weight packing and the per-thread buffer of widened rows, compiled without vector ISA flags
+// so that they run on any x86-64 CPU.
 #include "ops/cpu/int8_gemm.h"
+
+#include <cstddef>
+#include <vector>
 
 namespace mtst::cpu {
 
@@ -38,6 +42,13 @@ void int8_gemm_pack(const int8_t* w, int64_t n, int64_t k, int16_t* packed) {
       }
     }
   }
+}
+
+void int8_gemm_avx2(const uint8_t* a, int64_t rows, int64_t k, const int16_t* packed, int64_t n,
+                    int32_t* c) {
+  thread_local std::vector<int16_t> wide;
+  wide.resize(static_cast<std::size_t>(rows * 2 * pairs(k)));
+  int8_gemm_avx2_rows(a, rows, k, packed, n, wide.data(), c);
 }
 
 }  // namespace mtst::cpu

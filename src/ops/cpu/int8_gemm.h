@@ -26,8 +26,13 @@ int64_t int8_gemm_packed_size(int64_t n, int64_t k);
 void int8_gemm_pack(const int8_t* w, int64_t n, int64_t k, int16_t* packed);
 
 // C [ROWS, N] (row stride N) = A [ROWS, K] (u8, row stride K) times the packed weights,
-// transposed: C[r][j] = sum_k A[r][k] * W[j][k], exact in s32. One thread.
+// transposed: C[r][j] = sum_k A[r][k] * W[j][k], exact in s32. One thread; the widened rows
+// live in a buffer of the calling thread's.
 void int8_gemm_avx2(const uint8_t* a, int64_t rows, int64_t k, const int16_t* packed, int64_t n,
                     int32_t* c);
+// The same with the caller's buffer for the widened rows (ROWS * (K rounded up to even)
+// elements): the AVX2 part, in int8_gemm_avx2.cpp.
+void int8_gemm_avx2_rows(const uint8_t* a, int64_t rows, int64_t k, const int16_t* packed,
+                         int64_t n, int16_t* wide, int32_t* c);
 
 }  // namespace mtst::cpu

@@ -3,11 +3,11 @@
 // kInt8GemmPanelCols columns held in registers while the k pairs stream past: per pair, one
 // load of each panel vector, one broadcast of each row's two activations, and a vpmaddwd and
 // vpaddd per (row, vector).
+// No standard-library templates here: their instances are shared with the rest of the program
+// at link time, and must not carry AVX2 instructions to CPUs without it.
 #include <immintrin.h>
 
-#include <algorithm>
 #include <cstring>
-#include <vector>
 
 #include "ops/cpu/int8_gemm.h"
 
@@ -96,27 +96,24 @@ TileFn tile_of(int64_t rows) {
 
 }  // namespace
 
-void int8_gemm_avx2(const uint8_t* a, int64_t rows, int64_t k, const int16_t* packed, int64_t n,
-                    int32_t* c) {
+void int8_gemm_avx2_rows(const uint8_t* a, int64_t rows, int64_t k, const int16_t* packed,
+                         int64_t n, int16_t* wide, int32_t* c) {
   const int64_t kp = (k + 1) / 2, kpad = 2 * kp;
-  thread_local std::vector<int16_t> wide;
-  wide.resize(static_cast<size_t>(rows * kpad));
-  widen(a, rows, k, kpad, wide.data());
+  widen(a, rows, k, kpad, wide);
   int32_t part[kTileRows * kInt8GemmPanelCols];  // a tile of the last, partial panel
   for (int64_t col = 0; col < n; col += kInt8GemmPanelCols) {
     const int16_t* b = packed + (col / kInt8GemmPanelCols) * kp * kInt8GemmPanelCols * 2;
-    const int64_t width = std::min(kInt8GemmPanelCols, n - col);
+    const int64_t width = n - col < kInt8GemmPanelCols ? n - col : kInt8GemmPanelCols;
     for (int64_t r = 0; r < rows; r += kTileRows) {
-      const int64_t tr = std::min<int64_t>(kTileRows, rows - r);
-      const int16_t* x = wide.data() + r * kpad;
+      const int64_t tr = rows - r < kTileRows ? rows - r : kTileRows;
+      const int16_t* x = wide + r * kpad;
       if (width == kInt8GemmPanelCols) {
         tile_of(tr)(x, kpad, b, kp, c + r * n + col, n);
         continue;
       }
       tile_of(tr)(x, kpad, b, kp, part, kInt8GemmPanelCols);
       for (int64_t i = 0; i < tr; ++i) {
-        std::copy(part + i * kInt8GemmPanelCols, part + i * kInt8GemmPanelCols + width,
-                  c + (r + i) * n + col);
+        std::memcpy(c + (r + i) * n + col, part + i * kInt8GemmPanelCols, width * sizeof(int32_t));
       }
     }
   }

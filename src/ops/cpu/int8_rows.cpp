@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <vector>
 
 #ifndef MTST_KERNEL_NS
 #error "int8_rows.cpp is built once per ISA with MTST_KERNEL_NS set (see CMakeLists.txt)"
@@ -127,18 +126,33 @@ void norm_row(const float* x, int64_t cols, const RowNorm& n, float* out) {  // 
   for (int64_t c = 0; c < cols; ++c) out[c] = (x[c] - mean) * inv * w[c] + b[c];
 }
 
-const float* ones_if_null(const float* v, int64_t cols, std::vector<float>& ones) {
-  if (v != nullptr) return v;
-  ones.assign(static_cast<size_t>(cols), 1.0f);
-  return ones.data();
-}
+// V, or a row of COLS ones where V is null. A plain array, not a std::vector: out-of-line
+// instances of standard templates are shared with the rest of the program at link time, and
+// must not carry this file's vector ISA to CPUs without it (tests: build.isa_objects).
+class OnesIfNull {
+ public:
+  OnesIfNull(const float* v, int64_t cols)
+      : owned_(v == nullptr ? new float[static_cast<size_t>(cols)] : nullptr), row_(v) {
+    if (owned_ == nullptr) return;
+    for (int64_t c = 0; c < cols; ++c) owned_[c] = 1.0f;
+    row_ = owned_;
+  }
+  ~OnesIfNull() { delete[] owned_; }
+  OnesIfNull(const OnesIfNull&) = delete;
+  OnesIfNull& operator=(const OnesIfNull&) = delete;
+  const float* get() const { return row_; }
+
+ private:
+  float* owned_;
+  const float* row_;
+};
 
 }  // namespace
 
 void quantize_rows(const float* x, int64_t rows, int64_t cols, int64_t ld, const float* inv_smooth,
                    int32_t max_level, uint8_t* q, float* scale, int32_t* zero) {
-  std::vector<float> ones;
-  inv_smooth = ones_if_null(inv_smooth, cols, ones);
+  const OnesIfNull smooth(inv_smooth, cols);
+  inv_smooth = smooth.get();
   for (int64_t r = 0; r < rows; ++r) {
     quantize_row(x + r * ld, cols, inv_smooth, max_level, q + r * cols, scale + r, zero + r);
   }
@@ -158,8 +172,8 @@ void dequantize_norm_rows(const Int8Epilogue& e, int64_t rows, int64_t cols, con
 
 void requantize_rows(const Int8Epilogue& e, int64_t rows, int64_t cols, const float* inv_smooth,
                      int32_t max_level, uint8_t* q, float* scale, int32_t* zero) {
-  std::vector<float> ones;
-  inv_smooth = ones_if_null(inv_smooth, cols, ones);
+  const OnesIfNull smooth(inv_smooth, cols);
+  inv_smooth = smooth.get();
   Int8Epilogue no_residual = e;
   no_residual.residual = nullptr;
   for (int64_t r = 0; r < rows; ++r) {
