@@ -179,10 +179,8 @@ std::shared_ptr<dnnl::matmul> Int8Matmul::primitive(int64_t rows, bool* packed) 
 }
 
 void Int8Matmul::multiply(const Int8Rows& in, int64_t rows, int32_t* acc) const {
-  if (rows == 0) return;
-  if (packed16_.defined())
-    return multiply_wide16(in, rows,
-                           acc);  // oneDNN 2.6 divides by zero building a matmul with no rows
+  if (rows == 0) return;  // oneDNN 2.6 divides by zero building a matmul with no rows
+  if (packed16_.defined()) return multiply_wide16(in, rows, acc);
   bool packed = true;
   const auto prim = primitive(rows, &packed);
   const memory::desc weights = packed ? packed_.get_desc() : s8_plain(k_, n_);
