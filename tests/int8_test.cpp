@@ -216,24 +216,27 @@ TEST(Int8Plan, FollowsTheCpuOrTheForcedIsa) {
   const KernelPlan& plan = kernel_plan(Precision::kInt8);
   std::cout << "[int8] " << plan.describe() << std::endl;
   const char* forced = std::getenv("ONEDNN_MAX_CPU_ISA");
-  if (forced != nullptr && std::string(forced) == "AVX2") {
-    EXPECT_EQ(plan.cpu_isa, "avx2");
-    EXPECT_EQ(plan.vector_isa, cpu::VectorIsa::kAvx2);
-    // oneDNN's AVX2 products (vpmaddubsw) would saturate 8-bit weights: mtst's own 16-bit
-    // kernel multiplies instead, with 8-bit weights.
-    EXPECT_EQ(plan.int8_product, Int8Product::kWide16Avx2);
+  const std::string cap = forced != nullptr ? forced : "";
+  if (cap == "AVX2" || cap == "AVX512_CORE") {
+    const bool avx2 = cap == "AVX2";
+    EXPECT_EQ(plan.cpu_isa, avx2 ? "avx2" : "avx512_core");
+    EXPECT_EQ(plan.vector_isa, avx2 ? cpu::VectorIsa::kAvx2 : cpu::VectorIsa::kAvx512);
+    // oneDNN's products there (vpmaddubsw) would saturate 8-bit weights: mtst's own 16-bit
+    // kernel multiplies instead, in the same ISA, with 8-bit weights.
+    EXPECT_EQ(plan.int8_product, Int8Product::kWide16);
     EXPECT_EQ(plan.int8_weight_max, 127);
-    EXPECT_NE(plan.describe().find("mtst avx2 u8*s8->s32 kernel"), std::string::npos);
+    const std::string kernel = avx2 ? "mtst avx2 u8*s8->s32 kernel" : "mtst avx512 u8*s8->s32";
+    EXPECT_NE(plan.describe().find(kernel), std::string::npos) << plan.describe();
   }
   // oneDNN's product with 8-bit weights only where its probe found them exact (VNNI, AMX);
-  // mtst's own kernel only on AVX2, where it did not.
+  // mtst's own kernel where it did not and mtst has tiles for the ISA (AVX2, AVX-512).
   const bool exact_dnnl = int8_support().matmul.find("vnni") != std::string::npos ||
                           int8_support().matmul.find("amx") != std::string::npos;
   EXPECT_EQ(exact_dnnl, int8_support().weight_max == 127) << int8_support().matmul;
-  EXPECT_EQ(plan.int8_product == Int8Product::kWide16Avx2,
-            !exact_dnnl && plan.vector_isa == cpu::VectorIsa::kAvx2);
+  EXPECT_EQ(plan.int8_product == Int8Product::kWide16,
+            !exact_dnnl && plan.vector_isa != cpu::VectorIsa::kDefault);
   const bool eight_bit = plan.int8_weight_max == 127;
-  EXPECT_EQ(eight_bit, exact_dnnl || plan.int8_product == Int8Product::kWide16Avx2);
+  EXPECT_EQ(eight_bit, exact_dnnl || plan.int8_product == Int8Product::kWide16);
   // With 7-bit weights the FFN output projection runs in fp32; every other role in int8.
   EXPECT_EQ(plan.linear_precision(LinearRole::kFfnOutput),
             eight_bit ? Precision::kInt8 : Precision::kFp32);

@@ -1,12 +1,15 @@
 // What one core can multiply per second with the AVX2 instructions an int8 product may use,
-// against mtst's 16-bit int8 kernel at the model's four shapes (64 rows, one thread):
+// against mtst's 16-bit int8 kernel at the model's four shapes (64 rows, one thread; its
+// AVX-512 tiles too where the CPU has AVX-512):
 //   vpmaddwd + vpaddd            16-bit pairs, exact for u8*s8 (mtst's AVX2 kernel)
 //   vpmaddubsw + vpmaddwd + add  u8*s8 pairs summed in 16 bits (saturates with 8-bit weights:
 //                                oneDNN's and ONNX Runtime's AVX2 int8)
 //   vfmadd231ps                  fp32
 // Each peak is a loop of independent instructions on registers (inline assembly, no memory).
+//   c++ -O3 -mavx512f -mavx512bw -Isrc -c -o /tmp/gemm512.o src/ops/cpu/int8_gemm_avx512.cpp
 //   c++ -O3 -mavx2 -mfma -Isrc -o /tmp/avx2_int8_peaks bench/kernels/avx2_int8_peaks.cpp \
-//       src/ops/cpu/int8_gemm.cpp src/ops/cpu/int8_gemm_avx2.cpp && /tmp/avx2_int8_peaks
+//       src/ops/cpu/int8_gemm.cpp src/ops/cpu/int8_gemm_avx2.cpp /tmp/gemm512.o
+//   /tmp/avx2_int8_peaks
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -65,8 +68,8 @@ double fma_peak() {
   return kIterations * 8.0 * 8 / seconds_since(start) / 1e9;
 }
 
-// mtst's kernel on ROWS random rows for about a second, in G MAC/s.
-double kernel_rate(int64_t rows, int64_t k, int64_t n) {
+// mtst's kernel (ISA's tiles) on ROWS random rows for about a second, in G MAC/s.
+double kernel_rate(mtst::cpu::VectorIsa isa, int64_t rows, int64_t k, int64_t n) {
   std::vector<uint8_t> a(rows * k);
   std::vector<int8_t> w(n * k);
   std::vector<int32_t> c(rows * n);
@@ -77,7 +80,7 @@ double kernel_rate(int64_t rows, int64_t k, int64_t n) {
   long calls = 0;
   const auto start = std::chrono::steady_clock::now();
   do {
-    mtst::cpu::int8_gemm_avx2(a.data(), rows, k, packed.data(), n, c.data());
+    mtst::cpu::int8_gemm(isa, a.data(), rows, k, packed.data(), n, c.data());
     ++calls;
   } while (seconds_since(start) < 1.0);
   return static_cast<double>(rows) * k * n * calls / seconds_since(start) / 1e9;
@@ -91,9 +94,13 @@ int main() {
   std::printf("vpmaddubsw+vpmaddwd (u8*s8, 16-bit) %6.1f\n", maddubs_peak());
   std::printf("vfmadd231ps (fp32)                  %6.1f\n", fma_peak());
   const int64_t shapes[4][2] = {{384, 1152}, {384, 384}, {384, 1536}, {1536, 384}};
-  for (const auto& s : shapes) {
-    std::printf("mtst int8_gemm_avx2 64 x %4ld x %4ld %6.1f\n", static_cast<long>(s[0]),
-                static_cast<long>(s[1]), kernel_rate(64, s[0], s[1]));
+  for (auto isa : {mtst::cpu::VectorIsa::kAvx2, mtst::cpu::VectorIsa::kAvx512}) {
+    if (!mtst::cpu::int8_gemm_supported(isa)) continue;
+    const char* name = isa == mtst::cpu::VectorIsa::kAvx2 ? "avx2  " : "avx512";
+    for (const auto& s : shapes) {
+      std::printf("mtst int8_gemm %s 64 x %4ld x %4ld %6.1f\n", name, static_cast<long>(s[0]),
+                  static_cast<long>(s[1]), kernel_rate(isa, 64, s[0], s[1]));
+    }
   }
   return 0;
 }

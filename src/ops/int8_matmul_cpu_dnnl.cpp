@@ -119,14 +119,15 @@ Int8Matmul::Int8Matmul(const at::Tensor& weight, const at::Tensor& bias, const K
     : k_(weight.size(1)),
       n_(weight.size(0)),
       activation_max_(plan.int8_activation_max),
-      rows_(cpu::int8_row_kernels(plan.vector_isa)) {
+      rows_(cpu::int8_row_kernels(plan.vector_isa)),
+      isa_(plan.vector_isa) {
   const auto smooth = int8_smoothing(weight, input_absmax);
   if (smooth.defined()) inv_smooth_ = smooth.reciprocal().contiguous();
   const auto q = quantize_weights(weight, smooth, plan.int8_weight_max, &col_scale_);
   col_sum_ = q.to(at::kInt).sum(1).to(at::kInt).contiguous();
   bias_ = bias.detach().to(at::kFloat).contiguous();
   plain_ = q.contiguous();
-  if (plan.int8_product == Int8Product::kWide16Avx2) {
+  if (plan.int8_product == Int8Product::kWide16) {
     packed16_ = at::empty({cpu::int8_gemm_packed_size(n_, k_)}, at::kShort);
     cpu::int8_gemm_pack(plain_.data_ptr<int8_t>(), n_, k_, packed16_.data_ptr<int16_t>());
     return;
@@ -195,7 +196,7 @@ void Int8Matmul::multiply_wide16(const Int8Rows& in, int64_t rows, int32_t* acc)
   const auto* codes = in.codes.data_ptr<uint8_t>();
   const auto* weights = packed16_.data_ptr<int16_t>();
   at::parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
-    cpu::int8_gemm_avx2(codes + begin * k_, end - begin, k_, weights, n_, acc + begin * n_);
+    cpu::int8_gemm(isa_, codes + begin * k_, end - begin, k_, weights, n_, acc + begin * n_);
   });
 }
 

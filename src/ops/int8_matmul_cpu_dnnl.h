@@ -63,7 +63,8 @@ class Int8Matmul {
   at::Tensor col_scale_, col_sum_, bias_, plain_;  // plain_: the s8 weights as [N,K]
   at::Tensor inv_smooth_;                          // [K], or undefined
   dnnl::memory packed_;
-  at::Tensor packed16_;  // kWide16Avx2: the weights packed by cpu::int8_gemm_pack
+  at::Tensor packed16_;  // kWide16: the weights packed by cpu::int8_gemm_pack
+  cpu::VectorIsa isa_;   // kWide16: the ISA of the kernel's tiles
 };
 
 }  // namespace mtst

@@ -45,12 +45,13 @@ std::string linear_words(const KernelPlan& plan) {
   if (!dnnl_available())
     return "ATen (this build has no oneDNN), " + precision_name(plan.precision);
   if (plan.precision == Precision::kInt8) {
-    const std::string product =
-        plan.int8_product == Int8Product::kWide16Avx2
-            ? "mtst avx2 u8*s8->s32 kernel (16-bit vpmaddwd products, exact)"
-            : "oneDNN u8*s8->s32 matmul (" + int8_support().matmul + ")";
+    const std::string product = plan.int8_product == Int8Product::kWide16
+                                    ? std::string("mtst ") +
+                                          cpu::int8_row_kernels(plan.vector_isa).name +
+                                          " u8*s8->s32 kernel (16-bit vpmaddwd products, exact)"
+                                    : "oneDNN u8*s8->s32 matmul (" + int8_support().matmul + ")";
     const std::string weights =
-        plan.int8_weight_max == 127 ? "8-bit" : "7-bit (no VNNI: keeps u8*s8 pair sums exact)";
+        plan.int8_weight_max == 127 ? "8-bit" : "7-bit (keeps oneDNN's u8*s8 pair sums exact)";
     const std::string ffn_output = plan.int8_ffn_output ? ""
                                                         : "; FFN output projection in fp32 (" +
                                                               dnnl_linear_impl(at::kFloat) + ")";
@@ -76,9 +77,8 @@ KernelPlan make_plan(Precision precision, const c10::Device& device) {
     if (!s.available) throw Error(s.why_not);
     plan.int8_activation_max = s.activation_max;
     plan.int8_weight_max = s.weight_max;
-    if (s.weight_max != 127 && plan.vector_isa == cpu::VectorIsa::kAvx2 &&
-        cpu::int8_gemm_avx2_supported()) {
-      plan.int8_product = Int8Product::kWide16Avx2;
+    if (s.weight_max != 127 && cpu::int8_gemm_supported(plan.vector_isa)) {
+      plan.int8_product = Int8Product::kWide16;
       plan.int8_weight_max = 127;
     }
     plan.int8_ffn_output = plan.int8_weight_max == 127;

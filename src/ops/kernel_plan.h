@@ -18,9 +18,9 @@
 namespace mtst {
 
 // Which code multiplies the int8 codes: oneDNN's u8*s8->s32 matmul, or mtst's own exact
-// 16-bit kernel (ops/cpu/int8_gemm.h) on AVX2 CPUs, where oneDNN's would saturate 8-bit
-// weights.
-enum class Int8Product { kOneDnn, kWide16Avx2 };
+// 16-bit kernel (ops/cpu/int8_gemm.h, in the plan's vector_isa) on AVX2 and AVX-512 CPUs
+// without VNNI, where oneDNN's would saturate 8-bit weights.
+enum class Int8Product { kOneDnn, kWide16 };
 
 // What a linear layer does in the encoder; a plan may run some roles in another precision.
 enum class LinearRole { kQkv, kAttentionOutput, kFfnInput, kFfnOutput };
@@ -31,10 +31,11 @@ struct KernelPlan {
   std::string cpu_isa;  // oneDNN's effective ISA, e.g. "avx512_core_vnni" ("" without oneDNN)
   cpu::VectorIsa vector_isa = cpu::VectorIsa::kDefault;  // mtst's own row kernels
   std::string linear;                                    // what the linear layers run, in words
-  // int8: u8 activation codes go up to 255 and s8 weight codes to +-127, or to +-63 where
-  // oneDNN's u8*s8 instruction (vpmaddubsw: AVX-512 without VNNI, CPUs older than AVX2) would
-  // saturate its 16-bit pair sums: 2 * 255 * 63 < 32767, so every product stays exact. On AVX2
-  // mtst's own 16-bit kernel keeps 8-bit weights instead (Int8Product::kWide16Avx2).
+  // int8: u8 activation codes go up to 255 and s8 weight codes to +-127. Where oneDNN's u8*s8
+  // instruction (vpmaddubsw: AVX2, AVX-512 without VNNI) would saturate its 16-bit pair sums,
+  // mtst's own 16-bit kernel multiplies instead (Int8Product::kWide16); on a CPU with neither
+  // (older than AVX2) oneDNN gets weights up to +-63: 2 * 255 * 63 < 32767 keeps every
+  // product exact.
   Int8Product int8_product = Int8Product::kOneDnn;
   int32_t int8_activation_max = 255;
   int32_t int8_weight_max = 127;

@@ -8,7 +8,7 @@
 
 #include <cstdint>
 
-#include "ops/cpu/int8_rows.h"
+#include "ops/cpu/vector_isa.h"
 
 namespace mtst::cpu {
 

@@ -1,6 +1,6 @@
 // The ISA-neutral half of the exact 16-bit int8 product (int8_gemm.h): the CPU check, the
-// weight packing and the per-thread buffer of widened rows, compiled without vector ISA flags
-// so that they run on any x86-64 CPU.
+// weight packing, the widening of activation rows into a per-thread buffer and the choice of
+// the ISA's tiles, compiled without vector ISA flags so that they run on any x86-64 CPU.
 #include "ops/cpu/int8_gemm.h"
 
 #include <cstddef>
@@ -11,12 +11,30 @@ namespace mtst::cpu {
 namespace {
 int64_t panels(int64_t n) { return (n + kInt8GemmPanelCols - 1) / kInt8GemmPanelCols; }
 int64_t pairs(int64_t k) { return (k + 1) / 2; }
+
+// Rows of A as 16-bit values, each padded with a zero to 2 * KP columns.
+void widen(const uint8_t* a, int64_t rows, int64_t k, int64_t kp, int16_t* out) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const uint8_t* in = a + r * k;
+    int16_t* row = out + r * 2 * kp;
+    for (int64_t i = 0; i < k; ++i) row[i] = in[i];
+    for (int64_t i = k; i < 2 * kp; ++i) row[i] = 0;
+  }
+}
 }  // namespace
 
-bool int8_gemm_avx2_supported() {
+bool int8_gemm_supported(VectorIsa isa) {
 #if defined(__x86_64__) || defined(__i386__)
-  return __builtin_cpu_supports("avx2");
+  switch (isa) {
+    case VectorIsa::kAvx512:
+      return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+    case VectorIsa::kAvx2:
+      return __builtin_cpu_supports("avx2");
+    default:
+      return false;
+  }
 #else
+  (void)isa;
   return false;
 #endif
 }
@@ -44,11 +62,17 @@ void int8_gemm_pack(const int8_t* w, int64_t n, int64_t k, int16_t* packed) {
   }
 }
 
-void int8_gemm_avx2(const uint8_t* a, int64_t rows, int64_t k, const int16_t* packed, int64_t n,
-                    int32_t* c) {
+void int8_gemm(VectorIsa isa, const uint8_t* a, int64_t rows, int64_t k, const int16_t* packed,
+               int64_t n, int32_t* c) {
   thread_local std::vector<int16_t> wide;
-  wide.resize(static_cast<std::size_t>(rows * 2 * pairs(k)));
-  int8_gemm_avx2_rows(a, rows, k, packed, n, wide.data(), c);
+  const int64_t kp = pairs(k);
+  wide.resize(static_cast<std::size_t>(rows * 2 * kp));
+  widen(a, rows, k, kp, wide.data());
+  if (isa == VectorIsa::kAvx512) {
+    int8_gemm_wide_avx512(wide.data(), rows, kp, packed, n, c);
+  } else {
+    int8_gemm_wide_avx2(wide.data(), rows, kp, packed, n, c);
+  }
 }
 
 }  // namespace mtst::cpu

@@ -1,8 +1,7 @@
-// The AVX2 kernel of the exact 16-bit int8 product (int8_gemm.h), compiled with -mavx2: rows
-// of u8 activations widened to 16 bits, then tiles of kTileRows rows by one panel of
-// kInt8GemmPanelCols columns held in registers while the k pairs stream past: per pair, one
-// load of each panel vector, one broadcast of each row's two activations, and a vpmaddwd and
-// vpaddd per (row, vector).
+// The AVX2 tiles of the exact 16-bit int8 product (int8_gemm.h), compiled with -mavx2: tiles
+// of kTileRows widened rows by one panel of kInt8GemmPanelCols columns held in registers
+// while the k pairs stream past: per pair, one load of each panel vector, one broadcast of
+// each row's two activations, and a vpmaddwd and vpaddd per (row, vector).
 // No standard-library templates here: their instances are shared with the rest of the program
 // at link time, and must not carry AVX2 instructions to CPUs without it.
 #include <immintrin.h>
@@ -17,16 +16,6 @@ namespace {
 
 constexpr int kVectors = kInt8GemmPanelCols / 8;
 constexpr int kTileRows = 6;  // 12 accumulators, 2 weight vectors, 1 broadcast, 1 product
-
-// Rows of A as 16-bit values, each padded with a zero to KPAD (even) columns.
-void widen(const uint8_t* a, int64_t rows, int64_t k, int64_t kpad, int16_t* out) {
-  for (int64_t r = 0; r < rows; ++r) {
-    const uint8_t* in = a + r * k;
-    int16_t* row = out + r * kpad;
-    for (int64_t i = 0; i < k; ++i) row[i] = in[i];
-    for (int64_t i = k; i < kpad; ++i) row[i] = 0;
-  }
-}
 
 // C[R rows, one panel] (row stride LDC) = R rows of A16 (row stride LDA) times panel B.
 template <int R>
@@ -96,10 +85,9 @@ TileFn tile_of(int64_t rows) {
 
 }  // namespace
 
-void int8_gemm_avx2_rows(const uint8_t* a, int64_t rows, int64_t k, const int16_t* packed,
-                         int64_t n, int16_t* wide, int32_t* c) {
-  const int64_t kp = (k + 1) / 2, kpad = 2 * kp;
-  widen(a, rows, k, kpad, wide);
+void int8_gemm_wide_avx2(const int16_t* wide, int64_t rows, int64_t kp, const int16_t* packed,
+                         int64_t n, int32_t* c) {
+  const int64_t kpad = 2 * kp;
   int32_t part[kTileRows * kInt8GemmPanelCols];  // a tile of the last, partial panel
   for (int64_t col = 0; col < n; col += kInt8GemmPanelCols) {
     const int16_t* b = packed + (col / kInt8GemmPanelCols) * kp * kInt8GemmPanelCols * 2;

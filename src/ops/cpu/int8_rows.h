@@ -9,23 +9,9 @@
 
 #include <cstdint>
 
+#include "ops/cpu/vector_isa.h"
+
 namespace mtst::cpu {
-
-enum class VectorIsa { kDefault, kAvx2, kAvx512 };
-
-// The one of a kernel set's compiled variants that ISA runs.
-template <typename Kernels>
-const Kernels& variant_for(VectorIsa isa, const Kernels& avx512, const Kernels& avx2,
-                           const Kernels& plain) {
-  switch (isa) {
-    case VectorIsa::kAvx512:
-      return avx512;
-    case VectorIsa::kAvx2:
-      return avx2;
-    default:
-      return plain;
-  }
-}
 
 // What follows the integer product in one output row block.
 struct Int8Epilogue {
