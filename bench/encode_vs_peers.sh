@@ -19,9 +19,10 @@
 # bf16 runs only where the CPU has native bf16 (avx512_bf16 / amx_bf16): elsewhere mtst
 # refuses it and PyTorch's bf16 falls back to slow generic kernels.
 # MTST_BENCH_ISA=avx2 runs every engine, mtst and peers alike, on an AVX2 view of this CPU:
-# bench/cpuid/avx2_only.c hides the features above AVX2 from CPUID (needs the cpuid_fault
+# bench/cpuid/cpu_view.c hides the features above AVX2 from CPUID (needs the cpuid_fault
 # flag), and GLIBC_TUNABLES does the same for glibc's string functions; the capped mtst runs
-# are then the plain ones, and bf16 is left out.
+# are then the plain ones, and bf16 is left out. MTST_BENCH_ISA=avx512_core does the same
+# with a Skylake-class view: AVX-512 without VNNI, bf16 or AMX.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
@@ -41,16 +42,28 @@ export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 bf16=fp32
 grep -qwE 'avx512_bf16|amx_bf16' /proc/cpuinfo && bf16=bf16
 capped=yes
-if [ "${MTST_BENCH_ISA:-}" = avx2 ]; then
-  grep -qw cpuid_fault /proc/cpuinfo ||
-    { echo "MTST_BENCH_ISA=avx2 needs CPUID faulting (cpuid_fault in /proc/cpuinfo)" >&2; exit 1; }
-  cc -O2 -shared -fPIC -o bench/.peer/avx2_only.so bench/cpuid/avx2_only.c
-  export LD_AUDIT=$root/bench/.peer/avx2_only.so
-  export GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX512F,-AVX512DQ,-AVX512BW,-AVX512VL,-AVX512CD,-AVX512_VNNI,-AVX512_BF16,-AVX512_FP16,-AVX_VNNI
-  echo "every engine sees an AVX2 view of this CPU (bench/cpuid/avx2_only.c)"
-  bf16=fp32
-  capped=no
-fi
+case "${MTST_BENCH_ISA:-}" in
+  "") ;;
+  avx2 | avx512_core)
+    grep -qw cpuid_fault /proc/cpuinfo || {
+      echo "MTST_BENCH_ISA=$MTST_BENCH_ISA needs CPUID faulting (cpuid_fault in /proc/cpuinfo)" >&2
+      exit 1
+    }
+    view_flags=() hidden=-AVX512F,-AVX512DQ,-AVX512BW,-AVX512VL,-AVX512CD,
+    if [ "$MTST_BENCH_ISA" = avx512_core ]; then view_flags=(-DMTST_VIEW_AVX512_CORE) hidden=; fi
+    cc -O2 -shared -fPIC "${view_flags[@]}" -o "bench/.peer/${MTST_BENCH_ISA}_view.so" \
+      bench/cpuid/cpu_view.c
+    export LD_AUDIT=$root/bench/.peer/${MTST_BENCH_ISA}_view.so
+    export GLIBC_TUNABLES=glibc.cpu.hwcaps=${hidden}-AVX512_VNNI,-AVX512_BF16,-AVX512_FP16,-AVX_VNNI
+    echo "every engine sees an $MTST_BENCH_ISA view of this CPU (bench/cpuid/cpu_view.c)"
+    bf16=fp32
+    capped=no
+    ;;
+  *)
+    echo "MTST_BENCH_ISA must be avx2 or avx512_core, not '$MTST_BENCH_ISA'" >&2
+    exit 2
+    ;;
+esac
 
 mtst() {
   build/mtst bench encode --model "$model" --input "$corpus" --batch-size 32 --threads 2 \
