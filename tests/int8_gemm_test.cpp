@@ -2,7 +2,8 @@
 // integers in double: random u8 activations and s8 weights over their full ranges (where
 // vpmaddubsw would saturate), the extreme codes at the model's widest inner dimension, and
 // sizes that leave partial row tiles, partial panels and an odd inner dimension. Once per
-// ISA variant (AVX2, AVX-512), each skipped on CPUs without its ISA.
+// ISA variant (AVX2, AVX-512), each skipped on CPUs without its ISA, and once through the
+// plain loops that int8_gemm runs for an ISA without tiles.
 #include "ops/cpu/int8_gemm.h"
 
 #include <gtest/gtest.h>
@@ -19,10 +20,12 @@ at::Tensor kernel_product(cpu::VectorIsa isa, const at::Tensor& a, const at::Ten
   const int64_t rows = a.size(0), k = a.size(1), n = w.size(0);
   auto packed = at::empty({cpu::int8_gemm_packed_size(n, k)}, at::kShort);
   cpu::int8_gemm_pack(w.data_ptr<int8_t>(), n, k, packed.data_ptr<int16_t>());
-  auto c = at::full({rows, n}, -7, at::kInt);  // not zero: every element must be written
+  // Not zero: every element must be written; a tail of 64 more must not be.
+  auto c = at::full({rows * n + 64}, -7, at::kInt);
   cpu::int8_gemm(isa, a.data_ptr<uint8_t>(), rows, k, packed.data_ptr<int16_t>(), n,
                  c.data_ptr<int32_t>());
-  return c;
+  EXPECT_TRUE(c.narrow(0, rows * n, 64).eq(-7).all().item<bool>()) << "written past C";
+  return c.narrow(0, 0, rows * n).view({rows, n});
 }
 
 void expect_exact(cpu::VectorIsa isa, const at::Tensor& a, const at::Tensor& w,
@@ -36,7 +39,10 @@ void expect_exact(cpu::VectorIsa isa, const at::Tensor& a, const at::Tensor& w,
 class Int8Gemm : public ::testing::TestWithParam<cpu::VectorIsa> {
  protected:
   void SetUp() override {
-    if (!cpu::int8_gemm_supported(GetParam())) GTEST_SKIP() << "this CPU lacks the ISA";
+    // kDefault has no tiles: int8_gemm runs its plain loops, which must be exact too.
+    if (GetParam() != cpu::VectorIsa::kDefault && !cpu::int8_gemm_supported(GetParam())) {
+      GTEST_SKIP() << "this CPU lacks the ISA";
+    }
   }
 };
 
@@ -66,9 +72,17 @@ TEST_P(Int8Gemm, ExtremeCodesDoNotSaturate) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Isa, Int8Gemm,
-                         ::testing::Values(cpu::VectorIsa::kAvx2, cpu::VectorIsa::kAvx512),
+                         ::testing::Values(cpu::VectorIsa::kDefault, cpu::VectorIsa::kAvx2,
+                                           cpu::VectorIsa::kAvx512),
                          [](const ::testing::TestParamInfo<cpu::VectorIsa>& info) {
-                           return info.param == cpu::VectorIsa::kAvx2 ? "avx2" : "avx512";
+                           switch (info.param) {
+                             case cpu::VectorIsa::kAvx2:
+                               return "avx2";
+                             case cpu::VectorIsa::kAvx512:
+                               return "avx512";
+                             default:
+                               return "plain";
+                           }
                          });
 
 }  // namespace

@@ -1,6 +1,7 @@
 // The ISA-neutral half of the exact 16-bit int8 product (int8_gemm.h): the CPU check, the
 // weight packing, the widening of activation rows into a per-thread buffer and the choice of
-// the ISA's tiles, compiled without vector ISA flags so that they run on any x86-64 CPU.
+// the ISA's tiles (or a plain loop for an ISA without tiles), compiled without vector ISA
+// flags so that they run on any x86-64 CPU.
 #include "ops/cpu/int8_gemm.h"
 
 #include <cstddef>
@@ -19,6 +20,23 @@ void widen(const uint8_t* a, int64_t rows, int64_t k, int64_t kp, int16_t* out) 
     int16_t* row = out + r * 2 * kp;
     for (int64_t i = 0; i < k; ++i) row[i] = in[i];
     for (int64_t i = k; i < 2 * kp; ++i) row[i] = 0;
+  }
+}
+// The product of widened rows and packed weights in plain loops: what int8_gemm runs for an
+// ISA without tiles of its own (the plan does not choose this kernel there).
+void wide_plain(const int16_t* wide, int64_t rows, int64_t kp, const int16_t* packed, int64_t n,
+                int32_t* c) {
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t j = 0; j < n; ++j) {
+      const int16_t* w = packed + (j / kInt8GemmPanelCols) * kp * kInt8GemmPanelCols * 2 +
+                         (j % kInt8GemmPanelCols) * 2;
+      const int16_t* a = wide + r * 2 * kp;
+      int32_t sum = 0;
+      for (int64_t q = 0; q < kp; ++q, w += kInt8GemmPanelCols * 2) {
+        sum += a[2 * q] * w[0] + a[2 * q + 1] * w[1];
+      }
+      c[r * n + j] = sum;
+    }
   }
 }
 }  // namespace
@@ -68,7 +86,9 @@ void int8_gemm(VectorIsa isa, const uint8_t* a, int64_t rows, int64_t k, const i
   const int64_t kp = pairs(k);
   wide.resize(static_cast<std::size_t>(rows * 2 * kp));
   widen(a, rows, k, kp, wide.data());
-  if (isa == VectorIsa::kAvx512) {
+  if (!int8_gemm_supported(isa)) {
+    wide_plain(wide.data(), rows, kp, packed, n, c);
+  } else if (isa == VectorIsa::kAvx512) {
     int8_gemm_wide_avx512(wide.data(), rows, kp, packed, n, c);
   } else {
     int8_gemm_wide_avx2(wide.data(), rows, kp, packed, n, c);

@@ -29,8 +29,9 @@ int64_t int8_gemm_packed_size(int64_t n, int64_t k);
 void int8_gemm_pack(const int8_t* w, int64_t n, int64_t k, int16_t* packed);
 
 // C [ROWS, N] (row stride N) = A [ROWS, K] (u8, row stride K) times the packed weights,
-// transposed: C[r][j] = sum_k A[r][k] * W[j][k], exact in s32, with ISA's tiles. One thread;
-// the widened rows live in a buffer of the calling thread's.
+// transposed: C[r][j] = sum_k A[r][k] * W[j][k], exact in s32, with ISA's tiles (plain loops,
+// slow but exact, where int8_gemm_supported(ISA) is false). One thread; the widened rows live
+// in a buffer of the calling thread's.
 void int8_gemm(VectorIsa isa, const uint8_t* a, int64_t rows, int64_t k, const int16_t* packed,
                int64_t n, int32_t* c);
 
