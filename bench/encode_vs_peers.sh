@@ -50,7 +50,11 @@ case "${MTST_BENCH_ISA:-}" in
       exit 1
     }
     view_flags=() hidden=-AVX512F,-AVX512DQ,-AVX512BW,-AVX512VL,-AVX512CD,
-    if [ "$MTST_BENCH_ISA" = avx512_core ]; then view_flags=(-DMTST_VIEW_AVX512_CORE) hidden=; fi
+    if [ "$MTST_BENCH_ISA" = avx512_core ]; then
+      grep -qw avx512bw /proc/cpuinfo ||
+        { echo "MTST_BENCH_ISA=avx512_core needs a CPU with AVX-512 (avx512bw)" >&2; exit 1; }
+      view_flags=(-DMTST_VIEW_AVX512_CORE) hidden=
+    fi
     cc -O2 -shared -fPIC "${view_flags[@]}" -o "bench/.peer/${MTST_BENCH_ISA}_view.so" \
       bench/cpuid/cpu_view.c
     export LD_AUDIT=$root/bench/.peer/${MTST_BENCH_ISA}_view.so

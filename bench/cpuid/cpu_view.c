@@ -4,11 +4,13 @@
  * bits. Built plain, it shows an AVX2-only CPU: everything above AVX2 goes (AVX-512 in all its
  * parts, AVX-VNNI, AVX512-BF16/FP16, AMX). Built with -DMTST_VIEW_AVX512_CORE, it shows a
  * Skylake-class AVX-512 CPU: AVX512 F, DQ, CD, BW and VL stay; VNNI (AVX-512 and AVX), BF16,
- * FP16, IFMA, VBMI and AMX go. Every library that picks kernels from CPUID after start-up
- * (oneDNN, ONNX Runtime's MLAS, OpenVINO, NumPy) then takes that CPU's path, with no
- * emulation: the instructions that remain run at full speed. It is loaded as an audit library, before every other library; the
- * dynamic loader itself reads CPUID before that, so its choice of glibc's string functions is
- * masked with GLIBC_TUNABLES (bench/encode_vs_peers.sh). Threads inherit the faulting from the
+ * FP16, IFMA, VBMI and AMX go (GFNI, VAES and VPCLMULQDQ, which Skylake lacks, stay: no
+ * engine's matrix products use them). Every library that picks kernels from CPUID after
+ * start-up (oneDNN, ONNX Runtime's MLAS, OpenVINO, NumPy) then takes that CPU's path, with no
+ * emulation: the instructions that remain run at full speed. It is loaded as an audit
+ * library, before every other library; the dynamic loader itself reads CPUID before that, so
+ * its choice of glibc's string functions is masked with GLIBC_TUNABLES
+ * (bench/encode_vs_peers.sh). Threads inherit the faulting from the
  * thread that starts them; exec() clears it, and the loader sets it again.
  *   cc -O2 -shared -fPIC -o avx2_view.so cpu_view.c
  *   cc -O2 -shared -fPIC -DMTST_VIEW_AVX512_CORE -o avx512_core_view.so cpu_view.c
