@@ -8,11 +8,19 @@
 
 #include <gtest/gtest.h>
 
+#include <ostream>
 #include <string>
 
 #include "test_util.h"
 
 namespace mtst {
+namespace cpu {
+// How GoogleTest (and so ctest's test names) shows a parameter.
+void PrintTo(VectorIsa isa, std::ostream* os) {
+  *os << (isa == VectorIsa::kAvx2 ? "avx2" : isa == VectorIsa::kAvx512 ? "avx512" : "plain");
+}
+}  // namespace cpu
+
 namespace {
 
 // A [rows, k] u8 times W [n, k] s8 through ISA's variant of the kernel, as s32.
@@ -75,14 +83,7 @@ INSTANTIATE_TEST_SUITE_P(Isa, Int8Gemm,
                          ::testing::Values(cpu::VectorIsa::kDefault, cpu::VectorIsa::kAvx2,
                                            cpu::VectorIsa::kAvx512),
                          [](const ::testing::TestParamInfo<cpu::VectorIsa>& info) {
-                           switch (info.param) {
-                             case cpu::VectorIsa::kAvx2:
-                               return "avx2";
-                             case cpu::VectorIsa::kAvx512:
-                               return "avx512";
-                             default:
-                               return "plain";
-                           }
+                           return ::testing::PrintToString(info.param);
                          });
 
 }  // namespace
